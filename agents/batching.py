@@ -1,0 +1,28 @@
+"""Batches of Faust events that are acknowledged only after they were handled."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+
+
+async def unacked_batches(stream: faust.Stream, max_: int, within_s: float) -> AsyncIterator[list[Any]]:
+    """Yield lists of events; the caller acks them with :func:`ack_all` when done.
+
+    ``take_events`` acknowledges a batch when the loop moves on *or is torn down*, so a
+    shutdown in the middle of a batch would commit offsets of unhandled records.
+    ``noack_take`` never acknowledges by itself; a processor puts each value's event
+    into the batch so that the caller keeps the record's position and can ack it.
+    """
+
+    def with_event(value: Any) -> Any:
+        return stream.current_event
+
+    stream.add_processor(with_event)
+    async for events in stream.noack_take(max_, within=within_s):
+        yield events
+
+
+async def ack_all(stream: faust.Stream, events: list[Any]) -> None:
+    for event in events:
+        await stream.ack(event)

@@ -1,0 +1,62 @@
+"""The history agent on the internal topic keyed by customer_id."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from agents.batching import ack_all, unacked_batches
+from hub import ingest
+from hub.faust_compat import as_current_event
+from hub.kafka_app import RAW
+from hub.recorder import AcceptedRecord, HistoryRecorder
+from hub.runtime import Runtime, retrying
+from hub.sink import FaustProducerSink
+
+
+class FaustStateTable:
+    """The recorder's state table on a Faust table, written in each customer's event context."""
+
+    def __init__(self, table: faust.Table) -> None:
+        self._table = table
+
+    def get(self, customer_id: str) -> bytes | None:
+        value: bytes | None = self._table.get(customer_id)
+        return value
+
+    def put(self, customer_id: str, value: bytes, origin: Any) -> None:
+        with as_current_event(origin):
+            self._table[customer_id] = value
+
+
+def register_history(
+    app: faust.App, runtime: Runtime, accepted: faust.types.TopicT, profiles: Callable[[str], bytes | None]
+) -> faust.Table:
+    settings = runtime.settings
+    table = app.Table("customer-state", partitions=settings.partitions, **RAW)
+    states = FaustStateTable(table)
+
+    @app.agent(accepted, name="history", concurrency=1)
+    async def history(stream: faust.Stream) -> None:
+        recorder = HistoryRecorder(settings, await runtime.store(), FaustProducerSink(app), states, profiles)
+        async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
+            batch = [_accepted(e) for e in events]
+            await retrying(lambda: recorder.handle(batch), "recording a batch")
+            await ack_all(stream, events)
+
+    return table
+
+
+def _accepted(event: Any) -> AcceptedRecord:
+    message = event.message
+    headers = dict(message.headers or {})
+    received = headers.get(ingest.HEADER_RECEIVED_AT)
+    return AcceptedRecord(
+        value=message.value,
+        received_at=datetime.fromisoformat(received.decode()) if received else datetime.fromtimestamp(message.timestamp).astimezone(),
+        topic=(headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode(),
+        partition=int(headers.get(ingest.HEADER_PARTITION) or message.partition),
+        offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),
+        origin=event,
+    )

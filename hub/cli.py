@@ -1,0 +1,126 @@
+"""The ``hub`` command: one front door for operators and developers.
+
+Every command reads its settings from ``HUB_*`` variables; a wrong setting or an
+unreachable service ends the command with one line that says what to fix.
+"""
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+
+from hub.errors import HubError
+from hub.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Customer interaction hub: cross-channel contact history and real-time triggers."""
+
+
+@cli.command()
+def worker() -> None:
+    """Run the stream worker (ingest, history, triggers, /metrics) until stopped."""
+    from hub.worker import run_worker
+
+    run_worker(load_settings())
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the PostgreSQL schema."""
+    from hub.storage.admin import migrate_database
+
+    applied = _run(migrate_database(load_settings()))
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@cli.group()
+def infra() -> None:
+    """Local Apache Kafka and PostgreSQL for development, tests and the demo."""
+
+
+@infra.command("up")
+def infra_up() -> None:
+    """Start local Kafka and PostgreSQL unless running; print `export HUB_...` lines.
+
+    Use it as: eval "$(hub infra up)"
+    """
+    from hub.infra import local
+
+    for name, value in local.up().items():
+        click.echo(f"export {name}={value}")
+
+
+@infra.command("down")
+def infra_down() -> None:
+    """Stop the local Kafka and PostgreSQL started by `hub infra up`."""
+    from hub.infra import local
+
+    local.down()
+
+
+@cli.command()
+@click.option("--customers", default=200, show_default=True, help="Distinct customers (with profiles).")
+@click.option("--events", default=5000, show_default=True, help="Interaction records to publish.")
+@click.option("--seed", default=7, show_default=True, help="Same seed, same traffic.")
+def simulate(customers: int, events: int, seed: int) -> None:
+    """Publish realistic traffic for all four channels, profiles included (2% bad, 2% duplicate)."""
+    from hub.simulation_publisher import publish_traffic
+
+    _run(publish_traffic(load_settings(), customers=customers, events=events, seed=seed, progress=True))
+
+
+@cli.command()
+@click.argument("customer_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", default=50, show_default=True)
+def history(customer_id: str, as_json: bool, limit: int) -> None:
+    """The customer's contact history across channels, newest first."""
+    from hub.history_view import print_history
+
+    _run(print_history(load_settings(), customer_id, as_json=as_json, limit=limit))
+
+
+@cli.command()
+@click.option("--seconds", default=60, show_default=True, help="Stop after this many seconds.")
+@click.option("--customers", default=200, show_default=True)
+@click.option("--events", default=5000, show_default=True)
+def demo(seconds: int, customers: int, events: int) -> None:
+    """Run everything locally: infra (if none configured), migrate, worker, traffic; show triggers."""
+    from hub.demo import run_demo
+
+    run_demo(seconds=seconds, customers=customers, events=events)
+
+
+@cli.command("config")
+def show_config() -> None:
+    """Print the effective configuration, secrets masked."""
+    settings: Settings = load_settings()
+    click.echo(json.dumps(settings.describe(), indent=2, default=str))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="hub", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except HubError as exc:
+        click.echo(f"hub: error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+

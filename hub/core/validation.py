@@ -1,0 +1,103 @@
+"""Turn a raw Kafka record from a channel topic into a valid interaction or a reason.
+
+The reason strings are part of what operators read on ``interactions.dlq``; each starts
+with a stable category (``invalid_json``, ``schema``, ``unknown_channel``,
+``unknown_type``, ``channel_mismatch``, ``future_event``, ``unknown_customer``) that is
+also the metric label.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from schemas.interaction import INTERACTION_ADAPTER, Interaction
+
+MAX_REASON_ERRORS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    category: str
+    detail: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.category}: {self.detail}"
+
+
+def decode_interaction(
+    raw: bytes | None, *, topic_channel: str, now: datetime, future_tolerance: timedelta
+) -> Interaction | Rejection:
+    """Validate ``raw`` as an envelope published on the topic of ``topic_channel``."""
+    if raw is None:
+        return Rejection("invalid_json", "empty record (no value)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Rejection("invalid_json", "value is not UTF-8 text (raw is base64)")
+    try:
+        event = INTERACTION_ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        return _explain(exc.errors(include_url=False, include_input=False))
+    if event.channel != topic_channel:
+        return Rejection(
+            "channel_mismatch", f"channel {event.channel!r} published on the {topic_channel} topic"
+        )
+    if event.occurred_at - now > future_tolerance:
+        return Rejection(
+            "future_event",
+            f"occurred_at {event.occurred_at.isoformat()} is more than "
+            f"{_hours(future_tolerance)} hours after receipt at {now.isoformat()}",
+        )
+    if event.customer.customer_id is None:
+        return Rejection(
+            "unknown_customer", "no customer_id, and resolution by channel identifiers is not enabled"
+        )
+    return event
+
+
+def _explain(errors: list[ErrorDetails]) -> Rejection:
+    first = errors[0]
+    kind, loc = first["type"], first["loc"]
+    if kind == "json_invalid":
+        return Rejection("invalid_json", _sentence(first["msg"]))
+    if kind == "union_tag_invalid":
+        tag = _ctx(first, "tag")
+        if not loc:
+            return Rejection("unknown_channel", f"{tag!r} is not one of teller, phone, web, branch")
+        return Rejection("unknown_type", f"{tag!r} is not a type of channel {loc[0]}")
+    if kind == "union_tag_not_found":
+        field = "channel" if not loc else "type"
+        return Rejection("schema", f"{field}: field required")
+    if kind == "model_type" or kind == "dict_type":
+        if not loc:
+            return Rejection("schema", "the value must be a JSON object")
+    details = [f"{_path(error['loc'])}: {_sentence(error['msg'])}" for error in errors]
+    if len(details) > MAX_REASON_ERRORS:
+        details = details[:MAX_REASON_ERRORS] + [f"and {len(errors) - MAX_REASON_ERRORS} more"]
+    return Rejection("schema", "; ".join(details))
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    # The first two items of a located error are the union tags (channel, type), which
+    # are not fields of the record.
+    fields = loc[2:] if len(loc) >= 2 else loc
+    return ".".join(str(part) for part in fields) or "(record)"
+
+
+def _sentence(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if message == "Field required":
+        return "field required"
+    return message[:1].lower() + message[1:]
+
+
+def _ctx(error: ErrorDetails, key: str) -> Any:
+    return (error.get("ctx") or {}).get(key)
+
+
+def _hours(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 3600)

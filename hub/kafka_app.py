@@ -1,0 +1,67 @@
+"""The Faust application: broker connection, topics and tables, no business logic."""
+
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from hub.settings import Settings
+from schemas import topics
+
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+@dataclass(frozen=True)
+class HubTopics:
+    channels: faust.types.TopicT
+    accepted: faust.types.TopicT
+    profiles: faust.types.TopicT
+
+
+def create_app(settings: Settings, **overrides: Any) -> faust.App:
+    options: dict[str, Any] = {
+        "broker": ";".join(f"kafka://{host}" for host in settings.require_kafka().split(",")),
+        "store": settings.store,
+        "datadir": str(settings.data_dir),
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "web_bind": settings.web_host,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "broker_credentials": _credentials(settings),
+    }
+    options.update(overrides)
+    return faust.App(settings.app_id, **options)
+
+
+def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
+    return HubTopics(
+        channels=app.topic(*(settings.topic(t) for t in topics.CHANNEL_TOPICS.values()), **RAW),
+        accepted=app.topic(settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions, **RAW),
+        profiles=app.topic(settings.topic(topics.CUSTOMERS_PROFILE), **RAW),
+    )
+
+
+def _credentials(settings: Settings) -> Any:
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+        if settings.kafka_ssl_certfile is not None:
+            context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username,
+        password=password,
+        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=context,
+    )

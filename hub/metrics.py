@@ -1,0 +1,52 @@
+"""Prometheus metrics of the hub, served at ``/metrics`` by the worker's web server.
+
+Labels are bounded: channels, types, reason categories, rule ids and trigger kinds come
+from the contract and the rule set, never from record contents.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "hub_events_consumed_total", "Interactions accepted from the channel topics.", ["channel", "type"]
+)
+EVENTS_REJECTED = Counter(
+    "hub_events_rejected_total", "Records sent to the dead-letter topic, by reason category.", ["reason"]
+)
+EVENTS_DUPLICATE = Counter(
+    "hub_events_duplicate_total", "Interactions whose event_id had been recorded before.", ["channel"]
+)
+PROFILES_CONSUMED = Counter("hub_profiles_consumed_total", "Customer profiles stored in the profile table.")
+TRIGGERS_PUBLISHED = Counter(
+    "hub_triggers_published_total", "Triggers published for marketing.", ["kind", "rule"]
+)
+TRIGGERS_SUPPRESSED = Counter(
+    "hub_triggers_suppressed_total", "Triggers a rule proposed and the policy stopped.", ["rule", "policy"]
+)
+TRIGGERS_REPUBLISHED = Counter(
+    "hub_triggers_republished_total", "Triggers recorded before a crash and published on replay."
+)
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
+TRIGGER_LATENCY = Histogram(
+    "hub_trigger_latency_seconds",
+    "Seconds from the last evidence event to the trigger's publication; "
+    "origin=event_time uses occurred_at, origin=receipt the hub's receipt of the event.",
+    ["origin"],
+    buckets=_LATENCY_BUCKETS,
+)
+DB_WRITE_SECONDS = Histogram(
+    "hub_db_write_seconds",
+    "Seconds per batched PostgreSQL write.",
+    ["table"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+DB_BATCH_SIZE = Histogram(
+    "hub_db_batch_size",
+    "Rows per batched PostgreSQL write.",
+    ["table"],
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
+)
+DB_RETRIES = Counter("hub_db_retries_total", "Batches retried because PostgreSQL was unavailable.")
+CONSUMER_LAG = Gauge(
+    "hub_consumer_lag_messages", "Messages behind the end of each assigned partition.", ["topic", "partition"]
+)

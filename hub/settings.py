@@ -1,0 +1,153 @@
+"""One frozen settings tree, read from ``HUB_*`` environment variables.
+
+Nested groups use a double underscore: ``HUB_RULES__WALK_IN_MIN_USD=100000``.
+Use :func:`load_settings`, which turns a bad value into one :class:`ConfigError`
+naming the variable, instead of a pydantic traceback.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.errors import ConfigError
+
+ENV_PREFIX = "HUB_"
+
+DEFAULT_FX_RATES = {
+    # Units of the home currency per one unit of the currency; reference rates, not
+    # dealing rates. A bank sets its own through HUB_FX_RATES.
+    "CNY": Decimal("1"),
+    "USD": Decimal("7.10"),
+    "EUR": Decimal("7.70"),
+    "GBP": Decimal("9.00"),
+    "HKD": Decimal("0.91"),
+    "JPY": Decimal("0.047"),
+    "AUD": Decimal("4.65"),
+    "SGD": Decimal("5.30"),
+}
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleSettings(_Group):
+    """Thresholds of the default rules (domain.md, moments 1 and 6)."""
+
+    walk_in_min_usd: Decimal = Field(Decimal("50000"), gt=0)
+    walk_in_cooldown_days: int = Field(30, ge=0)
+    complaint_follow_up_hours: int = Field(24, gt=0)
+    complaint_high_follow_up_hours: int = Field(4, gt=0)
+
+
+class TierSettings(_Group):
+    """Lower bounds of assets under management, in the home currency."""
+
+    private: Decimal = Decimal("6000000")
+    wealth: Decimal = Decimal("500000")
+    affluent: Decimal = Decimal("50000")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    kafka_bootstrap: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+
+    database_url: SecretStr | None = None
+    db_pool_size: int = Field(4, ge=1, le=100)
+
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
+    partitions: int = Field(4, ge=1, le=1024)
+    replication_factor: int = Field(1, ge=1, le=7)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=1, le=65535)
+    store: Literal["rocksdb://", "memory://"] = "rocksdb://"
+    data_dir: Path = Path(".hub-data")
+    log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+
+    batch_max: int = Field(500, ge=1, le=100_000)
+    batch_within_ms: int = Field(50, ge=1, le=60_000)
+    future_tolerance_hours: int = Field(24, ge=0)
+
+    home_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    fx_rates: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_FX_RATES))
+    rules: RuleSettings = Field(default_factory=RuleSettings)
+    tiers: TierSettings = Field(default_factory=TierSettings)
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _rates_are_positive(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in rates.items():
+            if len(code) != 3 or not code.isupper() or rate <= 0:
+                raise ValueError(f"{code}: a rate must be a positive number for an ISO 4217 code")
+        return rates
+
+    def topic(self, name: str) -> str:
+        """The physical topic name of a contract topic in this environment."""
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def app_id(self) -> str:
+        """Faust application id; it names the consumer group and internal topics."""
+        return f"{self.topic_prefix}interaction-hub"
+
+    def require_kafka(self) -> str:
+        if not self.kafka_bootstrap:
+            raise ConfigError(
+                "HUB_KAFKA_BOOTSTRAP is not set: point it at your Kafka brokers "
+                "(host:port,...), or start a local broker with `eval \"$(hub infra up)\"`."
+            )
+        return self.kafka_bootstrap
+
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            raise ConfigError(
+                "HUB_DATABASE_URL is not set: point it at PostgreSQL "
+                "(postgresql://user:password@host:5432/db), or start a local server with "
+                "`eval \"$(hub infra up)\"`."
+            )
+        return self.database_url.get_secret_value()
+
+    def describe(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked, for the start-up log."""
+        shown = self.model_dump(mode="json")
+        if self.database_url is not None:
+            shown["database_url"] = mask_url(self.database_url.get_secret_value())
+        if self.kafka_sasl_password is not None:
+            shown["kafka_sasl_password"] = "***"
+        return shown
+
+
+def mask_url(url: str) -> str:
+    """``postgresql://hub:secret@db/hub`` -> ``postgresql://hub:***@db/hub``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; raise one readable ConfigError if wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""PostgreSQL, the system of record: contact history and the trigger outbox."""

@@ -1,0 +1,20 @@
+"""HTTP endpoints on the worker's own web server: metrics and health."""
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+def register_web(app: faust.App) -> None:
+    @app.page("/metrics")
+    async def prometheus_metrics(web: View, request: Request) -> Response:
+        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/healthz")
+    async def liveness(web: View, request: Request) -> Response:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readiness(web: View, request: Request) -> Response:
+        ready = app.rebalancing is False and app.tables.recovery.completed.is_set()
+        return web.json({"ready": ready}, status=200 if ready else 503)

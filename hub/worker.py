@@ -1,0 +1,44 @@
+"""``hub worker``: check the services, then run the Faust worker until stopped."""
+
+import asyncio
+import json
+import logging
+
+import faust
+from faust.worker import Worker
+
+from agents import register_agents
+from hub.errors import StoreError
+from hub.kafka_admin import ensure_topics
+from hub.kafka_app import create_app
+from hub.runtime import Runtime
+from hub.settings import Settings
+from hub.storage.history import HistoryStore
+from hub.web import register_web
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings, **overrides: object) -> faust.App:
+    app = create_app(settings, **overrides)
+    register_agents(app, Runtime(settings))
+    register_web(app)
+    return app
+
+
+async def preflight(settings: Settings) -> None:
+    """Fail fast, with one clear message, when a service is missing or not migrated."""
+    await ensure_topics(settings)
+    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
+    try:
+        if not await store.is_migrated():
+            raise StoreError("the database schema is not up to date: run `hub migrate` first")
+    finally:
+        await store.close()
+
+
+def run_worker(settings: Settings) -> None:
+    asyncio.run(preflight(settings))
+    app = build_app(settings)
+    print("interaction hub starting with", json.dumps(settings.describe(), default=str), flush=True)
+    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

@@ -1,0 +1,75 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from hub.core.money import UnknownCurrency, convert
+from hub.core.pii import mask, masked_identifiers
+from hub.core.state import RECENT_LIMIT, CustomerState
+from hub.core.tiers import tier_of
+from hub.settings import DEFAULT_FX_RATES, TierSettings
+from schemas.interaction import INTERACTION_ADAPTER, CustomerRef
+from schemas.profile import CustomerProfile
+from tests.factories import NOW, envelope, profile, raw
+
+
+def event(event_id: str, minutes: int = 0, channel: str = "teller", type_: str = "deposit"):  # type: ignore[no-untyped-def]
+    at = (NOW + timedelta(minutes=minutes)).isoformat()
+    return INTERACTION_ADAPTER.validate_json(raw(envelope(channel, type_, event_id=event_id, occurred_at=at)))
+
+
+def test_applying_an_event_twice_changes_nothing() -> None:
+    state = CustomerState()
+    assert state.apply(event("e1"))
+    snapshot = state.to_bytes()
+    assert not state.apply(event("e1"))
+    assert state.to_bytes() == snapshot
+
+
+def test_history_is_kept_in_event_time_order_even_when_events_arrive_late() -> None:
+    state = CustomerState()
+    for event_id, minute in (("a", 10), ("b", 30), ("late", 20)):
+        state.apply(event(event_id, minute))
+    assert [e.event_id for e in state.recent] == ["a", "late", "b"]
+
+
+def test_history_is_bounded() -> None:
+    state = CustomerState()
+    for n in range(RECENT_LIMIT + 5):
+        state.apply(event(f"e{n}", n))
+    assert len(state.recent) == RECENT_LIMIT and state.recent[-1].event_id == f"e{RECENT_LIMIT + 4}"
+
+
+def test_state_survives_serialisation() -> None:
+    state = CustomerState()
+    state.apply(event("c", channel="phone", type_="complaint"))
+    assert CustomerState.from_bytes(state.to_bytes()) == state
+    assert "CMP-1" in state.open_complaints
+
+
+@pytest.mark.parametrize(
+    ("aum", "tier"),
+    [(None, "mass"), ("49999.99", "mass"), ("50000.00", "affluent"), ("500000.00", "wealth"),
+     ("6000000.00", "private")],
+)
+def test_tiers_follow_aum_thresholds(aum: str | None, tier: str) -> None:
+    money = {"amount": aum, "currency": "CNY"} if aum else None
+    who = CustomerProfile.model_validate(profile(assets_under_management=money))
+    assert tier_of(who, TierSettings(), rates=DEFAULT_FX_RATES, home="CNY") == tier
+
+
+def test_aum_in_foreign_currency_is_converted_before_tiering() -> None:
+    who = CustomerProfile.model_validate(profile(assets_under_management={"amount": "80000", "currency": "USD"}))
+    assert tier_of(who, TierSettings(), rates=DEFAULT_FX_RATES, home="CNY") == "wealth"
+
+
+def test_conversion_goes_through_the_home_currency() -> None:
+    assert convert(Decimal("710"), "CNY", "USD", rates=DEFAULT_FX_RATES, home="CNY") == Decimal("100")
+    with pytest.raises(UnknownCurrency):
+        convert(Decimal("1"), "XAU", "USD", rates=DEFAULT_FX_RATES, home="CNY")
+
+
+def test_card_and_phone_numbers_are_masked_for_storage() -> None:
+    ref = CustomerRef(customer_id="C1", card_no="4000123412345678", phone="+8613800001234", web_user="du.l")
+    assert masked_identifiers(ref) == {"card_no": "************5678", "phone": "**********1234", "web_user": "du.l"}
+    assert mask("123") == "***"
