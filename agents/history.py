@@ -8,8 +8,7 @@ import faust
 
 from agents.batching import ack_all, unacked_batches
 from hub import ingest
-from hub.faust_compat import as_current_event
-from hub.kafka_app import RAW
+from hub.faust_compat import as_current_event, use_raw_bytes
 from hub.recorder import AcceptedRecord, HistoryRecorder
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
@@ -22,19 +21,19 @@ class FaustStateTable:
         self._table = table
 
     def get(self, customer_id: str) -> bytes | None:
-        value: bytes | None = self._table.get(customer_id)
+        value: bytes | None = self._table.get(customer_id.encode())
         return value
 
     def put(self, customer_id: str, value: bytes, origin: Any) -> None:
         with as_current_event(origin):
-            self._table[customer_id] = value
+            self._table[customer_id.encode()] = value
 
 
 def register_history(
     app: faust.App, runtime: Runtime, accepted: faust.types.TopicT, profiles: Callable[[str], bytes | None]
 ) -> faust.Table:
     settings = runtime.settings
-    table = app.Table("customer-state", partitions=settings.partitions, **RAW)
+    table = use_raw_bytes(app.Table("customer-state", partitions=settings.partitions, key_type=bytes, value_type=bytes))
     states = FaustStateTable(table)
 
     @app.agent(accepted, name="history", concurrency=1)

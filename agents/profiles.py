@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.clock import utc_now
 from hub.ingest import raw_as_text
+from hub.faust_compat import use_raw_bytes
 from hub.kafka_app import RAW
 from hub.runtime import Runtime
 from schemas import topics
@@ -28,7 +29,7 @@ def register_profiles(
     are resolved to customers before events are partitioned by customer.
     """
     settings = runtime.settings
-    table = app.GlobalTable("customer-profiles", partitions=settings.partitions, **RAW)
+    table = use_raw_bytes(app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes))
     dlq = app.topic(settings.topic(topics.INTERACTIONS_DLQ), **RAW)
 
     @app.agent(profiles_topic, name="profiles", concurrency=1)
@@ -51,12 +52,13 @@ def register_profiles(
                 )
                 await dlq.send(key=message.key, value=rejected.model_dump_json().encode())
                 continue
-            if _is_newer(table.get(profile.customer_id), profile.updated_at):
-                table[profile.customer_id] = profile.model_dump_json().encode()
+            key = profile.customer_id.encode()
+            if _is_newer(table.get(key), profile.updated_at):
+                table[key] = profile.model_dump_json().encode()
                 metrics.PROFILES_CONSUMED.inc()
 
     def lookup(customer_id: str) -> bytes | None:
-        value: bytes | None = table.get(customer_id)
+        value: bytes | None = table.get(customer_id.encode())
         return value
 
     return lookup

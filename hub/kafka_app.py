@@ -27,6 +27,9 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication_factor,
         "processing_guarantee": "at_least_once",
+        # Unacknowledged records are redelivered after a restart; waiting for them at
+        # shutdown only hangs a worker whose batch cannot finish (database down).
+        "stream_wait_empty": False,
         "producer_acks": -1,
         "web_host": settings.web_host,
         "web_port": settings.web_port,

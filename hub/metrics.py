@@ -4,7 +4,10 @@ Labels are bounded: channels, types, reason categories, rule ids and trigger kin
 from the contract and the rule set, never from record contents.
 """
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# The *_created series double the output and no dashboard reads them.
+disable_created_metrics()
 
 EVENTS_CONSUMED = Counter(
     "hub_events_consumed_total", "Interactions accepted from the channel topics.", ["channel", "type"]

@@ -2,13 +2,14 @@
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 
 def register_web(app: faust.App) -> None:
     @app.page("/metrics")
     async def prometheus_metrics(web: View, request: Request) -> Response:
-        return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp wants the charset apart from the content type.
+        return web.bytes(generate_latest(), content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     async def liveness(web: View, request: Request) -> Response:

@@ -1,0 +1,55 @@
+# The front door: people and CI call the same targets. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INFRA = eval "$$($(BIN)/hub infra up)"
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the hub with its dev tools
+
+demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simulated traffic
+	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60}
+
+test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
+	$(MAKE) --no-print-directory lint typecheck
+	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
+
+unit: $(STAMP) ## Unit tests only (no services needed)
+	$(BIN)/pytest -p no:cacheprovider tests/unit
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check hub agents schemas tests
+	$(BIN)/ruff format --check hub agents schemas tests
+
+typecheck: $(STAMP) ## mypy --strict on hub, agents and schemas
+	$(BIN)/mypy
+
+schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json
+	$(BIN)/python -m schemas.export
+
+bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker
+	$(INFRA) && $(BIN)/python -m bench
+
+infra-up: $(STAMP) ## Start local Kafka + PostgreSQL (prints export lines)
+	$(BIN)/hub infra up
+
+infra-down: $(STAMP) ## Stop local Kafka + PostgreSQL
+	$(BIN)/hub infra down
+
+clean: ## Stop local services, remove the venv, caches and local data
+	-$(BIN)/hub infra down
+	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install demo test unit lint typecheck schemas bench infra-up infra-down clean
