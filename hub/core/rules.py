@@ -57,8 +57,9 @@ def high_value_walk_in(event: Interaction, state: CustomerState, ctx: RuleContex
         action="offer",
         product="wealth_account",
         reason=(
-            f"{event.type.replace('_', ' ')} of {amount:,.2f} {currency} (about {usd:,.0f} USD) "
-            "at the counter by a customer without a relationship manager"
+            f"{event.type.replace('_', ' ')} of {amount:,.2f} {currency}"
+            + ("" if currency == "USD" else f" (about {usd:,.0f} USD)")
+            + " at the counter by a customer without a relationship manager"
         ),
         evidence=(event.event_id,),
         priority=70,

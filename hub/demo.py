@@ -1,0 +1,165 @@
+"""``hub demo``: the whole hub on one machine, with traffic, showing what fires.
+
+Uses the configured Kafka and PostgreSQL, or starts local ones when none is configured
+(and stops them again at the end). Each run gets its own topic prefix, so a second run
+starts from a clean slate while the database keeps the history of both.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Console
+from rich.table import Table
+
+from hub.errors import InfraError
+from hub.history_view import print_history
+from hub.infra import local
+from hub.kafka_admin import client_options
+from hub.settings import Settings, load_settings
+from hub.simulation_publisher import publish_traffic
+from hub.storage.admin import migrate_database
+from schemas import topics
+
+console = Console(highlight=False, soft_wrap=True)
+READY_TIMEOUT_S = 90
+IDLE_STOP_S = 8.0
+KIND_STYLE = {"care": "green", "rm_referral": "magenta"}
+
+
+def run_demo(*, seconds: int, customers: int, events: int) -> None:
+    configured = load_settings()
+    started_infra = configured.kafka_bootstrap is None or configured.database_url is None
+    if started_infra:
+        console.print("[bold]No HUB_KAFKA_BOOTSTRAP / HUB_DATABASE_URL set:[/] starting a local Apache Kafka "
+                      "and PostgreSQL (first run downloads Kafka, ~1 minute) ...")
+        os.environ.update(local.up())
+    run_id = f"demo-{int(time.time())}"
+    os.environ["HUB_TOPIC_PREFIX"] = f"{configured.topic_prefix}{run_id}."
+    os.environ["HUB_DATA_DIR"] = str(Path(".hub-data") / run_id)
+    os.environ["HUB_WEB_PORT"] = str(_free_port())
+    settings = load_settings()
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        asyncio.run(migrate_database(settings))
+        worker = _start_worker(settings, Path(".hub-data") / f"{run_id}.log")
+        totals, sample = asyncio.run(_show(settings, seconds=seconds, customers=customers, events=events))
+        _print_summary(totals, _scrape_metrics(settings))
+        if sample:
+            console.print(f"\n[bold]contact history of {sample}[/] (`hub history {sample}`), newest first:")
+            asyncio.run(print_history(settings, sample, as_json=False, limit=10))
+    except KeyboardInterrupt:
+        console.print("\n[bold]interrupted[/]: stopping")
+    finally:
+        if worker is not None:
+            _stop(worker)
+        if started_infra:
+            console.print("stopping the local Kafka and PostgreSQL")
+            local.down()
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    console.print(f"starting the hub worker (log: {log_path}) ...")
+    worker = subprocess.Popen([sys.executable, "-m", "hub", "worker"], stdout=log_path.open("wb"),
+                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise InfraError(f"the worker exited with code {worker.returncode}: see {log_path}")
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/readyz", timeout=1) as answer:
+                if answer.status == 200:
+                    return worker
+        time.sleep(0.5)
+    _stop(worker)
+    raise InfraError(f"the worker was not ready within {READY_TIMEOUT_S}s: see {log_path}")
+
+
+async def _show(settings: Settings, *, seconds: int, customers: int, events: int) -> tuple[Counter[str], str]:
+    watched = {settings.topic(t): t for t in (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE, topics.INTERACTIONS_DLQ)}
+    consumer = AIOKafkaConsumer(*watched, **client_options(settings), auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    totals: Counter[str] = Counter()
+    sample = ""
+    deadline = time.monotonic() + seconds
+    try:
+        console.print(f"publishing {customers} profiles and {events} interactions (2% bad, 2% duplicate) ...")
+        await publish_traffic(settings, customers=customers, events=events, seed=int(time.time()))
+        last_seen = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last_seen < IDLE_STOP_S:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                last_seen = time.monotonic()
+                for record in records:
+                    value = json.loads(record.value)
+                    _print_record(watched[record.topic], value, totals)
+                    if value.get("kind") == "rm_referral":
+                        sample = str(value["customer_id"])
+    finally:
+        await consumer.stop()
+    return totals, sample
+
+
+def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) -> None:
+    if topic == topics.INTERACTIONS_DLQ:
+        totals["rejected"] += 1
+        return
+    kind = str(value["kind"])
+    totals[kind] += 1
+    style = KIND_STYLE.get(kind, "cyan")
+    console.print(f"[{style}]{kind:<11}[/] {value['customer_id']}  {value['tier']:<8} "
+                  f"via {value['recommended_channel']:<6} p{value['priority']}  {value['reason']}")
+
+
+def _scrape_metrics(settings: Settings) -> dict[str, float]:
+    wanted = ("hub_events_consumed_total", "hub_events_rejected_total", "hub_events_duplicate_total",
+              "hub_triggers_published_total", "hub_triggers_suppressed_total")
+    sums: dict[str, float] = dict.fromkeys(wanted, 0.0)
+    with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5) as answer:
+        for line in answer.read().decode().splitlines():
+            name = line.split("{")[0].split(" ")[0]
+            if name in sums:
+                sums[name] += float(line.rsplit(" ", 1)[1])
+    return sums
+
+
+def _print_summary(totals: Counter[str], counters: dict[str, float]) -> None:
+    table = Table(title="demo summary", show_header=False)
+    accepted, duplicates = counters["hub_events_consumed_total"], counters["hub_events_duplicate_total"]
+    table.add_row("valid interactions received", f"{accepted:.0f}")
+    table.add_row("  recorded in the contact history", f"{accepted - duplicates:.0f}")
+    table.add_row("  duplicates ignored", f"{duplicates:.0f}")
+    table.add_row("rejected to interactions.dlq", f"{counters['hub_events_rejected_total']:.0f}")
+    table.add_row("triggers published", f"{counters['hub_triggers_published_total']:.0f}")
+    for kind, count in sorted(totals.items()):
+        if kind != "rejected":
+            table.add_row(f"  {kind}", str(count))
+    table.add_row("suppressed by the contact policy", f"{counters['hub_triggers_suppressed_total']:.0f}")
+    console.print(table)
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.terminate()
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

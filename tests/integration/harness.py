@@ -1,0 +1,151 @@
+"""Run the real worker against the real broker and database, and look at what it did."""
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+READY_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class HubUnderTest:
+    """One isolated hub: its own topic prefix, data folder and web port."""
+
+    workdir: Path
+    prefix: str = field(default_factory=lambda: f"it-{uuid.uuid4().hex[:8]}.")
+    web_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HUB_TOPIC_PREFIX": self.prefix,
+            "HUB_DATA_DIR": str(self.workdir / "data"),
+            "HUB_WEB_PORT": str(self.web_port),
+            "HUB_BATCH_WITHIN_MS": "20",
+        }
+
+    @property
+    def bootstrap(self) -> str:
+        return os.environ["HUB_KAFKA_BOOTSTRAP"]
+
+    def topic(self, name: str) -> str:
+        return self.prefix + name
+
+    def hub(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True,
+                              text=True, check=check, timeout=60)
+
+    def start(self) -> None:
+        self.starts += 1
+        with (self.workdir / f"worker-{self.starts}.log").open("wb") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/readyz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            time.sleep(0.3)
+        raise AssertionError(f"worker not ready in {READY_TIMEOUT_S}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(45)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"worker did not stop within 45s of SIGTERM:\n{self.log()}") from None
+        finally:
+            self.process = None
+
+    def log(self) -> str:
+        return (self.workdir / f"worker-{self.starts}.log").read_text(errors="replace")[-6000:]
+
+    def metrics(self) -> dict[str, float]:
+        sums: dict[str, float] = {}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as answer:
+            for line in answer.read().decode().splitlines():
+                if line and not line.startswith("#"):
+                    series, value = line.rsplit(" ", 1)
+                    sums[series] = float(value)
+        return sums
+
+    async def produce(self, records: Iterable[tuple[str, bytes | None, bytes]]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await producer.start()
+        try:
+            for topic, key, value in records:
+                await producer.send(self.topic(topic), value, key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def consume(self, topic: str, *, expect: int, timeout_s: float = 30.0,
+                      settle_s: float = 0.0) -> list[Any]:
+        """Every record of ``topic`` from the beginning: wait for ``expect``, then ``settle_s`` more."""
+        consumer = AIOKafkaConsumer(self.topic(topic), bootstrap_servers=self.bootstrap,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        found: list[Any] = []
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and len(found) < expect:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    found.extend(records)
+            settle_until = time.monotonic() + settle_s
+            while time.monotonic() < settle_until:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    found.extend(records)
+        finally:
+            await consumer.stop()
+        return found
+
+
+async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(os.environ["HUB_DATABASE_URL"])
+    try:
+        return list(await connection.fetch(sql, *args))
+    finally:
+        await connection.close()
+
+
+async def wait_for_rows(sql: str, *args: Any, expect: int, timeout_s: float = 30.0) -> list[asyncpg.Record]:
+    deadline = time.monotonic() + timeout_s
+    rows = await fetch(sql, *args)
+    while len(rows) < expect and time.monotonic() < deadline:
+        await asyncio.sleep(0.3)
+        rows = await fetch(sql, *args)
+    return rows
+
+
+def values(records: list[Any]) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in records]
