@@ -1,12 +1,12 @@
 """Batches of Faust events that are acknowledged only after they were handled."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import faust
+from faust.types import StreamT
 
 
-async def unacked_batches(stream: faust.Stream, max_: int, within_s: float) -> AsyncIterator[list[Any]]:
+async def unacked_batches(stream: StreamT[Any], max_: int, within_s: float) -> AsyncIterator[Sequence[Any]]:
     """Yield lists of events; the caller acks them with :func:`ack_all` when done.
 
     ``take_events`` acknowledges a batch when the loop moves on *or is torn down*, so a
@@ -19,10 +19,10 @@ async def unacked_batches(stream: faust.Stream, max_: int, within_s: float) -> A
         return stream.current_event
 
     stream.add_processor(with_event)
-    async for events in stream.noack_take(max_, within=within_s):
+    async for events in stream.noack_take(max_, within=within_s):  # type: ignore[attr-defined]
         yield events
 
 
-async def ack_all(stream: faust.Stream, events: list[Any]) -> None:
+async def ack_all(stream: StreamT[Any], events: Sequence[Any]) -> None:
     for event in events:
         await stream.ack(event)

@@ -2,9 +2,11 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import faust
+from faust.types import StreamT, TableT, TopicT
 
 from agents.batching import ack_all, unacked_batches
 from hub import ingest
@@ -17,7 +19,7 @@ from hub.sink import FaustProducerSink
 class FaustStateTable:
     """The recorder's state table on a Faust table, written in each customer's event context."""
 
-    def __init__(self, table: faust.Table) -> None:
+    def __init__(self, table: TableT[bytes, bytes]) -> None:
         self._table = table
 
     def get(self, customer_id: str) -> bytes | None:
@@ -30,18 +32,20 @@ class FaustStateTable:
 
 
 def register_history(
-    app: faust.App, runtime: Runtime, accepted: faust.types.TopicT, profiles: Callable[[str], bytes | None]
-) -> faust.Table:
+    app: faust.App, runtime: Runtime, accepted: TopicT, profiles: Callable[[str], bytes | None]
+) -> TableT[bytes, bytes]:
     settings = runtime.settings
-    table = use_raw_bytes(app.Table("customer-state", partitions=settings.partitions, key_type=bytes, value_type=bytes))
+    table = use_raw_bytes(
+        app.Table("customer-state", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    )
     states = FaustStateTable(table)
 
     @app.agent(accepted, name="history", concurrency=1)
-    async def history(stream: faust.Stream) -> None:
+    async def history(stream: StreamT[bytes]) -> None:
         recorder = HistoryRecorder(settings, await runtime.store(), FaustProducerSink(app), states, profiles)
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             batch = [_accepted(e) for e in events]
-            await retrying(lambda: recorder.handle(batch), "recording a batch")
+            await retrying(partial(recorder.handle, batch), "recording a batch")
             await ack_all(stream, events)
 
     return table
@@ -53,7 +57,9 @@ def _accepted(event: Any) -> AcceptedRecord:
     received = headers.get(ingest.HEADER_RECEIVED_AT)
     return AcceptedRecord(
         value=message.value,
-        received_at=datetime.fromisoformat(received.decode()) if received else datetime.fromtimestamp(message.timestamp).astimezone(),
+        received_at=datetime.fromisoformat(received.decode())
+        if received
+        else datetime.fromtimestamp(message.timestamp).astimezone(),
         topic=(headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode(),
         partition=int(headers.get(ingest.HEADER_PARTITION) or message.partition),
         offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),

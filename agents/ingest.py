@@ -1,6 +1,9 @@
 """The ingest agent on the four channel topics."""
 
+from functools import partial
+
 import faust
+from faust.types import StreamT, TopicT
 
 from agents.batching import ack_all, unacked_batches
 from hub.ingest import Ingestor, SourceRecord
@@ -8,18 +11,20 @@ from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 
 
-def register_ingest(app: faust.App, runtime: Runtime, channels: faust.types.TopicT) -> None:
+def register_ingest(app: faust.App, runtime: Runtime, channels: TopicT) -> None:
     settings = runtime.settings
     ingestor = Ingestor(settings, FaustProducerSink(app))
 
     # concurrency stays 1: with more, Faust can commit past a record still in flight
     # (faust-streaming #606).
     @app.agent(channels, name="ingest", concurrency=1)
-    async def ingest(stream: faust.Stream) -> None:
+    async def ingest(stream: StreamT[bytes]) -> None:
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             records = [
-                SourceRecord(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value)
+                SourceRecord(
+                    e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+                )
                 for e in events
             ]
-            await retrying(lambda: ingestor.handle(records), "ingesting a batch")
+            await retrying(partial(ingestor.handle, records), "ingesting a batch")
             await ack_all(stream, events)

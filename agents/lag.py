@@ -8,7 +8,7 @@ LAG_INTERVAL_SECONDS = 5.0
 
 
 def register_lag_monitor(app: faust.App) -> None:
-    @app.timer(interval=LAG_INTERVAL_SECONDS)
+    @app.timer(interval=LAG_INTERVAL_SECONDS)  # type: ignore[untyped-decorator]
     async def report_consumer_lag() -> None:
         consumer = app.consumer
         for tp in consumer.assignment():

@@ -1,27 +1,23 @@
 """The profile agent: customer reference data into a table every worker can read."""
 
-import logging
 from collections.abc import Callable
-from datetime import datetime
 
 import faust
+from faust.types import StreamT, TopicT
 from pydantic import ValidationError
 
 from hub import metrics
 from hub.clock import utc_now
-from hub.ingest import raw_as_text
 from hub.faust_compat import use_raw_bytes
-from hub.kafka_app import RAW
+from hub.profiles import dead_letter_profile, is_newer
 from hub.runtime import Runtime
+from hub.sink import FaustProducerSink
 from schemas import topics
 from schemas.profile import CustomerProfile
-from schemas.rejected import RejectedRecord
-
-log = logging.getLogger(__name__)
 
 
 def register_profiles(
-    app: faust.App, runtime: Runtime, profiles_topic: faust.types.TopicT
+    app: faust.App, runtime: Runtime, profiles_topic: TopicT
 ) -> Callable[[str], bytes | None]:
     """Consume ``customers.profile`` into a global table; return the lookup by customer id.
 
@@ -29,31 +25,33 @@ def register_profiles(
     are resolved to customers before events are partitioned by customer.
     """
     settings = runtime.settings
-    table = use_raw_bytes(app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes))
-    dlq = app.topic(settings.topic(topics.INTERACTIONS_DLQ), **RAW)
+    table = use_raw_bytes(
+        app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    )
+    sink = FaustProducerSink(app)
+    dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
     @app.agent(profiles_topic, name="profiles", concurrency=1)
-    async def profiles(stream: faust.Stream) -> None:
+    async def profiles(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
             try:
                 profile = CustomerProfile.model_validate_json(message.value or b"")
             except ValidationError as exc:
-                metrics.EVENTS_REJECTED.labels("profile_schema").inc()
-                first = exc.errors(include_url=False, include_input=False)[0]
-                where = ".".join(str(p) for p in first["loc"]) or "(record)"
-                rejected = RejectedRecord(
-                    reason=f"profile_schema: {where}: {first['msg']}",
+                await dead_letter_profile(
+                    sink,
+                    dlq_topic,
+                    exc,
                     topic=message.topic,
                     partition=message.partition,
                     offset=message.offset,
-                    received_at=utc_now(),
-                    raw=raw_as_text(message.value),
+                    key=message.key,
+                    value=message.value,
+                    now=utc_now(),
                 )
-                await dlq.send(key=message.key, value=rejected.model_dump_json().encode())
                 continue
             key = profile.customer_id.encode()
-            if _is_newer(table.get(key), profile.updated_at):
+            if is_newer(table.get(key), profile.updated_at):
                 table[key] = profile.model_dump_json().encode()
                 metrics.PROFILES_CONSUMED.inc()
 
@@ -62,10 +60,3 @@ def register_profiles(
         return value
 
     return lookup
-
-
-def _is_newer(stored: bytes | None, updated_at: datetime) -> bool:
-    # A compacted topic replayed out of order must not roll a profile back.
-    if stored is None:
-        return True
-    return CustomerProfile.model_validate_json(stored).updated_at <= updated_at

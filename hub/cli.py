@@ -7,7 +7,7 @@ unreachable service ends the command with one line that says what to fix.
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -122,5 +122,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
-
-

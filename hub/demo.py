@@ -6,7 +6,6 @@ starts from a clean slate while the database keeps the history of both.
 """
 
 import asyncio
-import contextlib
 import json
 import os
 import socket
@@ -25,6 +24,7 @@ from hub.errors import InfraError
 from hub.history_view import print_history
 from hub.infra import local
 from hub.kafka_admin import client_options
+from hub.readiness import wait_until_ready
 from hub.settings import Settings, load_settings
 from hub.simulation_publisher import publish_traffic
 from hub.storage.admin import migrate_database
@@ -40,8 +40,10 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
     configured = load_settings()
     started_infra = configured.kafka_bootstrap is None or configured.database_url is None
     if started_infra:
-        console.print("[bold]No HUB_KAFKA_BOOTSTRAP / HUB_DATABASE_URL set:[/] starting a local Apache Kafka "
-                      "and PostgreSQL (first run downloads Kafka, ~1 minute) ...")
+        console.print(
+            "[bold]No HUB_KAFKA_BOOTSTRAP / HUB_DATABASE_URL set:[/] starting a local Apache Kafka "
+            "and PostgreSQL (first run downloads Kafka, ~1 minute) ..."
+        )
         os.environ.update(local.up())
     run_id = f"demo-{int(time.time())}"
     os.environ["HUB_TOPIC_PREFIX"] = f"{configured.topic_prefix}{run_id}."
@@ -70,25 +72,25 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"starting the hub worker (log: {log_path}) ...")
-    worker = subprocess.Popen([sys.executable, "-m", "hub", "worker"], stdout=log_path.open("wb"),
-                              stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            raise InfraError(f"the worker exited with code {worker.returncode}: see {log_path}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/readyz", timeout=1) as answer:
-                if answer.status == 200:
-                    return worker
-        time.sleep(0.5)
-    _stop(worker)
-    raise InfraError(f"the worker was not ready within {READY_TIMEOUT_S}s: see {log_path}")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hub", "worker"], stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until_ready(worker, settings.web_port, timeout_s=READY_TIMEOUT_S, log_hint=str(log_path))
+    except InfraError:
+        _stop(worker)
+        raise
+    return worker
 
 
 async def _show(settings: Settings, *, seconds: int, customers: int, events: int) -> tuple[Counter[str], str]:
-    watched = {settings.topic(t): t for t in (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE, topics.INTERACTIONS_DLQ)}
-    consumer = AIOKafkaConsumer(*watched, **client_options(settings), auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    watched = {
+        settings.topic(t): t
+        for t in (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE, topics.INTERACTIONS_DLQ)
+    }
+    consumer = AIOKafkaConsumer(
+        *watched, **client_options(settings), auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     totals: Counter[str] = Counter()
     sample = ""
@@ -118,13 +120,20 @@ def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) ->
     kind = str(value["kind"])
     totals[kind] += 1
     style = KIND_STYLE.get(kind, "cyan")
-    console.print(f"[{style}]{kind:<11}[/] {value['customer_id']}  {value['tier']:<8} "
-                  f"via {value['recommended_channel']:<6} p{value['priority']}  {value['reason']}")
+    console.print(
+        f"[{style}]{kind:<11}[/] {value['customer_id']}  {value['tier']:<8} "
+        f"via {value['recommended_channel']:<6} p{value['priority']}  {value['reason']}"
+    )
 
 
 def _scrape_metrics(settings: Settings) -> dict[str, float]:
-    wanted = ("hub_events_consumed_total", "hub_events_rejected_total", "hub_events_duplicate_total",
-              "hub_triggers_published_total", "hub_triggers_suppressed_total")
+    wanted = (
+        "hub_events_consumed_total",
+        "hub_events_rejected_total",
+        "hub_events_duplicate_total",
+        "hub_triggers_published_total",
+        "hub_triggers_suppressed_total",
+    )
     sums: dict[str, float] = dict.fromkeys(wanted, 0.0)
     with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5) as answer:
         for line in answer.read().decode().splitlines():

@@ -33,6 +33,6 @@ def use_raw_bytes(table: TableT) -> TableT:
     which would decode our JSON documents into dicts on the way back. The store and the
     changelog read these attributes when they are created, at worker start.
     """
-    table.key_serializer = "raw"
-    table.value_serializer = "raw"
+    table.key_serializer = "raw"  # type: ignore[attr-defined]
+    table.value_serializer = "raw"  # type: ignore[attr-defined]
     return table

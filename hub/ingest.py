@@ -6,9 +6,10 @@ the history stage validates each event once more without re-encoding it.
 
 import asyncio
 import base64
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from hub import metrics
 from hub.clock import Clock, utc_now
@@ -51,7 +52,7 @@ class Ingestor:
     async def handle(self, records: Sequence[SourceRecord]) -> None:
         """Route every record; returns once the broker acknowledged every output."""
         now = self._clock()
-        acks = []
+        acks: list[Awaitable[Any]] = []
         for record in records:
             outcome = decode_interaction(
                 record.value,
@@ -73,10 +74,12 @@ class Ingestor:
                 HEADER_OFFSET: str(record.offset).encode(),
             }
             assert record.value is not None
-            acks.append(await self._sink.send(self._accepted_topic, customer_id.encode(), record.value, headers))
+            acks.append(
+                await self._sink.send(self._accepted_topic, customer_id.encode(), record.value, headers)
+            )
         await asyncio.gather(*acks)
 
-    async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> object:
+    async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> Awaitable[Any]:
         rejected = RejectedRecord(
             reason=rejection.reason,
             topic=record.topic,

@@ -2,6 +2,7 @@
 tools. Connection problems become :class:`BrokerUnavailable` with the setting to fix."""
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,18 +39,31 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 def _unreachable(settings: Settings, exc: BaseException) -> BrokerUnavailable:
     return BrokerUnavailable(
-        f"cannot reach Kafka at {settings.kafka_bootstrap} (HUB_KAFKA_BOOTSTRAP): {exc or type(exc).__name__}. "
+        f"cannot reach Kafka at {settings.kafka_bootstrap} (HUB_KAFKA_BOOTSTRAP): "
+        f"{exc or type(exc).__name__}. "
         "Start the broker or fix the address; `hub infra up` starts a local one."
     )
 
 
 def contract_topics(settings: Settings) -> list[NewTopic]:
     """Every topic of the contract plus the hub's internal one, with this environment's prefix."""
-    plain = [*topics.CHANNEL_TOPICS.values(), topics.TRIGGERS_OUTCOMES, topics.TRIGGERS_CROSS_SELL,
-             topics.TRIGGERS_CARE, topics.INTERACTIONS_DLQ, topics.INTERACTIONS_ACCEPTED]
+    plain = [
+        *topics.CHANNEL_TOPICS.values(),
+        topics.TRIGGERS_OUTCOMES,
+        topics.TRIGGERS_CROSS_SELL,
+        topics.TRIGGERS_CARE,
+        topics.INTERACTIONS_DLQ,
+        topics.INTERACTIONS_ACCEPTED,
+    ]
     new = [NewTopic(settings.topic(name), settings.partitions, settings.replication_factor) for name in plain]
-    new.append(NewTopic(settings.topic(topics.CUSTOMERS_PROFILE), settings.partitions,
-                        settings.replication_factor, topic_configs={"cleanup.policy": "compact"}))
+    new.append(
+        NewTopic(
+            settings.topic(topics.CUSTOMERS_PROFILE),
+            settings.partitions,
+            settings.replication_factor,
+            topic_configs={"cleanup.policy": "compact"},
+        )
+    )
     return new
 
 
@@ -61,10 +75,8 @@ async def ensure_topics(settings: Settings) -> list[str]:
         existing = set(await admin.list_topics())
         missing = [t for t in contract_topics(settings) if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created them first
         return [t.name for t in missing]
     except (KafkaError, OSError, TimeoutError) as exc:
         raise _unreachable(settings, exc) from exc

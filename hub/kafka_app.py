@@ -5,18 +5,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.types import TopicT
 
 from hub.settings import Settings
 from schemas import topics
 
-RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> TopicT:
+    """A topic of raw bytes: the hub validates values with its own pydantic models."""
+    return app.topic(
+        *names,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
 
 @dataclass(frozen=True)
 class HubTopics:
-    channels: faust.types.TopicT
-    accepted: faust.types.TopicT
-    profiles: faust.types.TopicT
+    channels: TopicT
+    accepted: TopicT
+    profiles: TopicT
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
@@ -44,9 +55,9 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
 
 def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
     return HubTopics(
-        channels=app.topic(*(settings.topic(t) for t in topics.CHANNEL_TOPICS.values()), **RAW),
-        accepted=app.topic(settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions, **RAW),
-        profiles=app.topic(settings.topic(topics.CUSTOMERS_PROFILE), **RAW),
+        channels=raw_topic(app, *(settings.topic(t) for t in topics.CHANNEL_TOPICS.values())),
+        accepted=raw_topic(app, settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions),
+        profiles=raw_topic(app, settings.topic(topics.CUSTOMERS_PROFILE)),
     )
 
 

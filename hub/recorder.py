@@ -69,7 +69,9 @@ class HistoryRecorder:
         self._states = states
         self._profiles = profiles
         self._clock = clock
-        self._config = DecisionConfig(settings.rules, settings.tiers, settings.fx_rates, settings.home_currency)
+        self._config = DecisionConfig(
+            settings.rules, settings.tiers, settings.fx_rates, settings.home_currency
+        )
         self._care_topic = settings.topic(topics.TRIGGERS_CARE)
         self._sales_topic = settings.topic(topics.TRIGGERS_CROSS_SELL)
 
@@ -100,10 +102,16 @@ class HistoryRecorder:
             except ValidationError:
                 # Ingest validated it with the same models; only a hand-written record on
                 # the internal topic gets here, and it must not stop the stream.
-                log.error("invalid record on the internal topic at %s/%d/%d skipped",
-                          record.topic, record.partition, record.offset)
+                log.error(
+                    "invalid record on the internal topic at %s/%d/%d skipped",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
                 continue
-            received.append(ReceivedEvent(event, record.received_at, record.topic, record.partition, record.offset))
+            received.append(
+                ReceivedEvent(event, record.received_at, record.topic, record.partition, record.offset)
+            )
             assert event.customer.customer_id is not None
             origins[event.customer.customer_id] = record.origin
         return received, origins
@@ -150,7 +158,9 @@ class HistoryRecorder:
         if not entries:
             return
         acks = [
-            await self._sink.send(e.topic, e.trigger.customer_id.encode(), e.trigger.model_dump_json().encode())
+            await self._sink.send(
+                e.topic, e.trigger.customer_id.encode(), e.trigger.model_dump_json().encode()
+            )
             for e in entries
         ]
         await asyncio.gather(*acks)

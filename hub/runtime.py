@@ -28,7 +28,8 @@ class Runtime:
             if self._store is None:
                 url = self.settings.require_database_url()
                 self._store = await retrying(
-                    lambda: HistoryStore.open(url, pool_size=self.settings.db_pool_size), "connecting to PostgreSQL"
+                    lambda: HistoryStore.open(url, pool_size=self.settings.db_pool_size),
+                    "connecting to PostgreSQL",
                 )
             return self._store
 

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         if not self.kafka_bootstrap:
             raise ConfigError(
                 "HUB_KAFKA_BOOTSTRAP is not set: point it at your Kafka brokers "
-                "(host:port,...), or start a local broker with `eval \"$(hub infra up)\"`."
+                '(host:port,...), or start a local broker with `eval "$(hub infra up)"`.'
             )
         return self.kafka_bootstrap
 
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "HUB_DATABASE_URL is not set: point it at PostgreSQL "
                 "(postgresql://user:password@host:5432/db), or start a local server with "
-                "`eval \"$(hub infra up)\"`."
+                '`eval "$(hub infra up)"`.'
             )
         return self.database_url.get_secret_value()
 

@@ -29,8 +29,15 @@ class Record:
 
 
 class TrafficGenerator:
-    def __init__(self, customers: int, *, seed: int = 7, start: datetime, bad_share: float = 0.02,
-                 duplicate_share: float = 0.02) -> None:
+    def __init__(
+        self,
+        customers: int,
+        *,
+        seed: int = 7,
+        start: datetime,
+        bad_share: float = 0.02,
+        duplicate_share: float = 0.02,
+    ) -> None:
         self._random = random.Random(seed)
         self._ids = [f"C{n:06d}" for n in range(1, customers + 1)]
         self._start = start
@@ -70,10 +77,18 @@ class TrafficGenerator:
             "assets_under_management": {"amount": f"{aum}.00", "currency": "CNY"} if aum else None,
             "products": r.sample(("savings", "debit_card", "fx_account", "credit_card"), k=r.randint(1, 3)),
             "rm_id": f"RM-{r.randint(1, 40):03d}" if aum >= 900_000 and r.random() < 0.8 else None,
-            "consents": {"marketing": r.random() < 0.85, "phone": r.random() < 0.8, "sms": True,
-                         "email": r.random() < 0.5},
-            "identifiers": {"account_no": [f"6222{n:012d}"], "card_no": [f"4000{n:012d}"],
-                            "phone": [f"+86138{n:08d}"], "web_user": [f"user{n}"]},
+            "consents": {
+                "marketing": r.random() < 0.85,
+                "phone": r.random() < 0.8,
+                "sms": True,
+                "email": r.random() < 0.5,
+            },
+            "identifiers": {
+                "account_no": [f"6222{n:012d}"],
+                "card_no": [f"4000{n:012d}"],
+                "phone": [f"+86138{n:08d}"],
+                "web_user": [f"user{n}"],
+            },
             "updated_at": (self._start - timedelta(days=1)).isoformat(),
         }
 
@@ -91,9 +106,18 @@ class TrafficGenerator:
             "channel": channel,
             "type": kind,
             "occurred_at": occurred.isoformat(),
-            "customer": {"customer_id": cid, "account_no": None, "card_no": None, "phone": None, "web_user": None},
-            "source": {"system": f"core-{channel}", "branch_id": f"BR-{r.randint(1, 30):03d}",
-                       "staff_id": f"T-{r.randint(1, 99)}"},
+            "customer": {
+                "customer_id": cid,
+                "account_no": None,
+                "card_no": None,
+                "phone": None,
+                "web_user": None,
+            },
+            "source": {
+                "system": f"core-{channel}",
+                "branch_id": f"BR-{r.randint(1, 30):03d}",
+                "staff_id": f"T-{r.randint(1, 99)}",
+            },
             "payload": payload,
         }
         return Record(topics.CHANNEL_TOPICS[channel], cid.encode(), json.dumps(envelope).encode())
@@ -103,55 +127,103 @@ class TrafficGenerator:
 
     def _teller(self) -> tuple[str, str, dict[str, Any]]:
         r = self._random
-        kind = r.choices(("deposit", "withdrawal", "fx_exchange", "time_deposit_opened", "inquiry"),
-                         weights=(40, 25, 15, 10, 10))[0]
+        kind = r.choices(
+            ("deposit", "withdrawal", "fx_exchange", "time_deposit_opened", "inquiry"),
+            weights=(40, 25, 15, 10, 10),
+        )[0]
         if kind in ("deposit", "withdrawal"):
             large = kind == "deposit" and r.random() < 0.15
             currency = r.choice(FOREIGN) if large or r.random() < 0.2 else "CNY"
             amount = self._money(60_000, 400_000) if large else self._money(100, 20_000)
-            return "teller", kind, {"amount": amount, "currency": currency,
-                                    "account_type": "fx" if currency != "CNY" else r.choice(("current", "savings"))}
+            return (
+                "teller",
+                kind,
+                {
+                    "amount": amount,
+                    "currency": currency,
+                    "account_type": "fx" if currency != "CNY" else r.choice(("current", "savings")),
+                },
+            )
         if kind == "fx_exchange":
-            return "teller", kind, {"sell_amount": self._money(500, 90_000), "sell_currency": r.choice(FOREIGN),
-                                    "buy_currency": "CNY", "purpose": r.choice(("travel", "study_abroad", "trade",
-                                                                               "investment", "other"))}
+            return (
+                "teller",
+                kind,
+                {
+                    "sell_amount": self._money(500, 90_000),
+                    "sell_currency": r.choice(FOREIGN),
+                    "buy_currency": "CNY",
+                    "purpose": r.choice(("travel", "study_abroad", "trade", "investment", "other")),
+                },
+            )
         if kind == "time_deposit_opened":
             term = r.choice((3, 6, 12, 24))
             maturity = (self._start + timedelta(days=30 * term)).date().isoformat()
-            return "teller", kind, {"amount": self._money(10_000, 500_000), "currency": "CNY",
-                                    "term_months": term, "maturity_date": maturity}
+            return (
+                "teller",
+                kind,
+                {
+                    "amount": self._money(10_000, 500_000),
+                    "currency": "CNY",
+                    "term_months": term,
+                    "maturity_date": maturity,
+                },
+            )
         return "teller", "inquiry", {"topic": r.choice(TOPICS_)}
 
     def _phone(self) -> tuple[str, str, dict[str, Any]]:
         r = self._random
         kind = r.choices(("call", "complaint", "complaint_resolved"), weights=(75, 15, 10))[0]
         if kind == "call":
-            return "phone", kind, {"direction": r.choice(("inbound", "outbound")), "reason": r.choice(TOPICS_),
-                                   "duration_s": r.randint(20, 1200), "resolved": r.random() < 0.7}
+            return (
+                "phone",
+                kind,
+                {
+                    "direction": r.choice(("inbound", "outbound")),
+                    "reason": r.choice(TOPICS_),
+                    "duration_s": r.randint(20, 1200),
+                    "resolved": r.random() < 0.7,
+                },
+            )
         complaint_id = f"CMP-{r.randint(1, 5000):05d}"
         if kind == "complaint":
-            return "phone", kind, {"complaint_id": complaint_id,
-                                   "category": r.choice(("card_fees", "lost_payment", "service", "app")),
-                                   "severity": r.choices(("low", "medium", "high"), weights=(50, 35, 15))[0]}
+            return (
+                "phone",
+                kind,
+                {
+                    "complaint_id": complaint_id,
+                    "category": r.choice(("card_fees", "lost_payment", "service", "app")),
+                    "severity": r.choices(("low", "medium", "high"), weights=(50, 35, 15))[0],
+                },
+            )
         return "phone", kind, {"complaint_id": complaint_id}
 
     def _web(self) -> tuple[str, str, dict[str, Any]]:
         r = self._random
-        kind = r.choices(("login", "page_view", "application_started", "application_submitted"),
-                         weights=(45, 40, 10, 5))[0]
+        kind = r.choices(
+            ("login", "page_view", "application_started", "application_submitted"), weights=(45, 40, 10, 5)
+        )[0]
         if kind == "login":
             return "web", kind, {"success": r.random() < 0.85}
         if kind == "page_view":
-            return "web", kind, {"page": r.choice(("/cards", "/fx", "/wealth", "/loans")),
-                                 "product": r.choice(PRODUCTS)}
+            return (
+                "web",
+                kind,
+                {"page": r.choice(("/cards", "/fx", "/wealth", "/loans")), "product": r.choice(PRODUCTS)},
+            )
         return "web", kind, {"application_id": f"APP-{r.randint(1, 9999):04d}", "product": r.choice(PRODUCTS)}
 
     def _branch(self) -> tuple[str, str, dict[str, Any]]:
         r = self._random
         kind = r.choices(("visit", "rm_meeting", "inquiry"), weights=(60, 15, 25))[0]
         if kind == "visit":
-            return "branch", kind, {"purpose": r.choice(("cash", "account", "advice")),
-                                    "wait_minutes": r.choice((2, 5, 10, 15, 35))}
+            return (
+                "branch",
+                kind,
+                {
+                    "purpose": r.choice(("cash", "account", "advice")),
+                    "wait_minutes": r.choice((2, 5, 10, 15, 35)),
+                },
+            )
         if kind == "rm_meeting":
             return "branch", kind, {"rm_id": f"RM-{r.randint(1, 40):03d}", "topic": r.choice(TOPICS_)}
         return "branch", "inquiry", {"topic": r.choice(TOPICS_)}

@@ -13,7 +13,12 @@ PROFILE_SETTLE_SECONDS = 2.0
 
 
 async def publish_traffic(
-    settings: Settings, *, customers: int, events: int, seed: int = 7, progress: bool = False,
+    settings: Settings,
+    *,
+    customers: int,
+    events: int,
+    seed: int = 7,
+    progress: bool = False,
     settle_seconds: float = PROFILE_SETTLE_SECONDS,
 ) -> None:
     """Profiles first (so that rules see them), then the interactions, in event-time order."""

@@ -17,5 +17,5 @@ def register_web(app: faust.App) -> None:
 
     @app.page("/readyz")
     async def readiness(web: View, request: Request) -> Response:
-        ready = app.rebalancing is False and app.tables.recovery.completed.is_set()
+        ready = not app.rebalancing and app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
         return web.json({"ready": ready}, status=200 if ready else 503)

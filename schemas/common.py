@@ -3,14 +3,21 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+)
 
 
 def _decimal_from_string(value: Any) -> Any:
     # The contract carries money as a decimal string; a JSON number would be a float
     # somewhere upstream and may already have lost cents.
     if isinstance(value, (float, int)) and not isinstance(value, bool):
-        raise ValueError("money must be a decimal string such as \"12500.00\", not a number")
+        raise ValueError('money must be a decimal string such as "12500.00", not a number')
     return value
 
 

@@ -29,7 +29,8 @@ SHAPES: dict[str, TypeAdapter[Any]] = {
 def rendered() -> dict[str, str]:
     """File name -> file text, exactly as checked in."""
     return {
-        f"{name}.schema.json": json.dumps(adapter.json_schema(mode="validation"), indent=2, sort_keys=True) + "\n"
+        f"{name}.schema.json": json.dumps(adapter.json_schema(mode="validation"), indent=2, sort_keys=True)
+        + "\n"
         for name, adapter in SHAPES.items()
     }
 

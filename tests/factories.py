@@ -9,10 +9,18 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PAYLOADS: dict[tuple[str, str], dict[str, Any]] = {
     ("teller", "deposit"): {"amount": "1000.00", "currency": "CNY", "account_type": "savings"},
     ("teller", "withdrawal"): {"amount": "200.00", "currency": "CNY", "account_type": "current"},
-    ("teller", "fx_exchange"): {"sell_amount": "5000.00", "sell_currency": "USD", "buy_currency": "CNY",
-                                "purpose": "travel"},
-    ("teller", "time_deposit_opened"): {"amount": "100000.00", "currency": "CNY", "term_months": 12,
-                                        "maturity_date": "2027-11-25"},
+    ("teller", "fx_exchange"): {
+        "sell_amount": "5000.00",
+        "sell_currency": "USD",
+        "buy_currency": "CNY",
+        "purpose": "travel",
+    },
+    ("teller", "time_deposit_opened"): {
+        "amount": "100000.00",
+        "currency": "CNY",
+        "term_months": 12,
+        "maturity_date": "2027-11-25",
+    },
     ("teller", "inquiry"): {"topic": "mortgage"},
     ("phone", "call"): {"direction": "inbound", "reason": "card", "duration_s": 120, "resolved": True},
     ("phone", "complaint"): {"complaint_id": "CMP-1", "category": "lost_payment", "severity": "medium"},
@@ -34,8 +42,13 @@ def envelope(channel: str = "teller", type_: str = "deposit", **overrides: Any) 
         "channel": channel,
         "type": type_,
         "occurred_at": NOW.isoformat(),
-        "customer": {"customer_id": "C000001", "account_no": None, "card_no": None, "phone": None,
-                     "web_user": None},
+        "customer": {
+            "customer_id": "C000001",
+            "account_no": None,
+            "card_no": None,
+            "phone": None,
+            "web_user": None,
+        },
         "source": {"system": f"core-{channel}", "branch_id": "BR-017", "staff_id": "T-88"},
         "payload": dict(PAYLOADS[(channel, type_)]),
     }

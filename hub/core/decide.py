@@ -5,9 +5,9 @@ no I/O, so a replay of the same events gives the same triggers with the same ids
 """
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 from hub.core.drafts import TriggerDraft
 from hub.core.policy import judge

@@ -1,7 +1,7 @@
 """Currency conversion with configured reference rates."""
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 
 class UnknownCurrency(KeyError):

@@ -5,11 +5,10 @@ proposes at most one trigger. Rules know nothing of consent, caps or channels' c
 that is :mod:`hub.core.policy`'s job.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Mapping
 
 from hub.core.drafts import TriggerDraft
 from hub.core.money import UnknownCurrency, convert

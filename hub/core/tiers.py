@@ -1,7 +1,7 @@
 """Customer tiers by value contribution (domain.md, "layered service")."""
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from hub.core.money import UnknownCurrency, convert
 from hub.settings import TierSettings

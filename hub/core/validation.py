@@ -72,12 +72,11 @@ def _explain(errors: list[ErrorDetails]) -> Rejection:
     if kind == "union_tag_not_found":
         field = "channel" if not loc else "type"
         return Rejection("schema", f"{field}: field required")
-    if kind == "model_type" or kind == "dict_type":
-        if not loc:
-            return Rejection("schema", "the value must be a JSON object")
+    if kind in ("model_type", "dict_type") and not loc:
+        return Rejection("schema", "the value must be a JSON object")
     details = [f"{_path(error['loc'])}: {_sentence(error['msg'])}" for error in errors]
     if len(details) > MAX_REASON_ERRORS:
-        details = details[:MAX_REASON_ERRORS] + [f"and {len(errors) - MAX_REASON_ERRORS} more"]
+        details = [*details[:MAX_REASON_ERRORS], f"and {len(errors) - MAX_REASON_ERRORS} more"]
     return Rejection("schema", "; ".join(details))
 
 

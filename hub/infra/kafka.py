@@ -6,6 +6,7 @@ the process that started it and is stopped by its pid file.
 """
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -68,7 +69,9 @@ class LocalKafka:
         logs.mkdir(parents=True, exist_ok=True)
         properties = self.root / "server.properties"
         template = (DEPLOY / "server.properties.template").read_text()
-        properties.write_text(template.format(port=self.port, controller_port=self.controller_port, data_dir=data))
+        properties.write_text(
+            template.format(port=self.port, controller_port=self.controller_port, data_dir=data)
+        )
         if not (data / "meta.properties").exists():
             self._format(properties)
         process = subprocess.Popen(
@@ -86,7 +89,9 @@ class LocalKafka:
                 return
             time.sleep(0.1)
         self.stop()
-        raise InfraError(f"Kafka did not answer on port {self.port} within {READY_TIMEOUT_S:.0f}s; see {logs}")
+        raise InfraError(
+            f"Kafka did not answer on port {self.port} within {READY_TIMEOUT_S:.0f}s; see {logs}"
+        )
 
     def stop(self) -> None:
         if not self._pidfile.exists():
@@ -110,9 +115,19 @@ class LocalKafka:
         if shutil.which("mvn") is None or shutil.which("java") is None:
             raise InfraError("the local Kafka needs Java 17+ and Maven on PATH (apt-get install maven)")
         result = subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(DEPLOY / "pom.xml"), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={self.libs}"],
-            capture_output=True, text=True, check=False,
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(DEPLOY / "pom.xml"),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.libs}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise InfraError(f"fetching the Kafka jars from Maven Central failed: {result.stdout[-2000:]}")
@@ -122,8 +137,12 @@ class LocalKafka:
         while cluster_id.startswith("-"):  # Kafka's own rule: an id must not look like an option
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties), "--standalone"),
-            capture_output=True, text=True, check=False,
+            self._java(
+                "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties), "--standalone"
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise InfraError(f"formatting Kafka's storage failed: {result.stdout}{result.stderr}")
@@ -137,15 +156,19 @@ class LocalKafka:
 
     def _java(self, main: str, *args: str, extra: str = "") -> list[str]:
         return [
-            "java", *JVM.split(), *extra.split(),
+            "java",
+            *JVM.split(),
+            *extra.split(),
             f"-Dlog4j2.configurationFile={DEPLOY / 'log4j2.yaml'}",
             f"-Dkafka.logs.dir={self.root / 'logs'}",
-            "-cp", f"{self.libs}/*", main, *args,
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
         ]
 
 
 def _reap(pid: int) -> None:
-    try:
+    # Not our child when another command started it: the caller polls for its existence.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child: the caller polls for its existence

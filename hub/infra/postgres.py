@@ -49,8 +49,12 @@ class LocalPostgres:
     def is_running(self) -> bool:
         if not (self.data / "PG_VERSION").exists():
             return False
-        result = subprocess.run([_bin("pg_ctl"), "-D", str(self.data), "status"], **self._as_owner(),
-                                capture_output=True, check=False)
+        result = subprocess.run(
+            [_bin("pg_ctl"), "-D", str(self.data), "status"],
+            **self._as_owner(),
+            capture_output=True,
+            check=False,
+        )
         return result.returncode == 0
 
     def start(self) -> None:
@@ -60,12 +64,28 @@ class LocalPostgres:
         if not (self.data / "PG_VERSION").exists():
             self._init()
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c synchronous_commit=off"
-        self._run([_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60",
-                   "start"], "starting PostgreSQL")
+        self._run(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            "starting PostgreSQL",
+        )
 
     def stop(self) -> None:
         if self.is_running():
-            self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], "stopping PostgreSQL")
+            self._run(
+                [_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], "stopping PostgreSQL"
+            )
 
     def _init(self) -> None:
         self._ensure_owner_can_use(self.root)
@@ -73,8 +93,20 @@ class LocalPostgres:
         pwfile = self.root / "initdb.pw"
         pwfile.write_text(password)
         self._hand_over(pwfile)
-        self._run([_bin("initdb"), "-D", str(self.data), "-U", USER, "--auth=scram-sha-256",
-                   f"--pwfile={pwfile}", "--encoding=UTF8", "--no-instructions"], "initialising PostgreSQL")
+        self._run(
+            [
+                _bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                USER,
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            "initialising PostgreSQL",
+        )
         pwfile.unlink()
         self._password_file.write_text(password)
         self._password_file.chmod(0o600)
@@ -82,19 +114,25 @@ class LocalPostgres:
 
     def start_once_to_create_database(self) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k ''"
-        self._run([_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"],
-                  "starting PostgreSQL")
+        self._run(
+            [_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"],
+            "starting PostgreSQL",
+        )
         env = {**os.environ, "PGPASSWORD": self._password()}
-        self._run([_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, DATABASE],
-                  "creating the hub database", env=env)
+        self._run(
+            [_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", USER, DATABASE],
+            "creating the hub database",
+            env=env,
+        )
         self.stop()
 
     def _password(self) -> str:
         return self._password_file.read_text().strip()
 
     def _run(self, command: list[str], doing: str, **kwargs: Any) -> None:
-        result = subprocess.run(command, **self._as_owner(), capture_output=True, text=True, check=False,
-                                **kwargs)
+        result = subprocess.run(
+            command, **self._as_owner(), capture_output=True, text=True, check=False, **kwargs
+        )
         if result.returncode != 0:
             tail = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise InfraError(f"{doing} failed ({result.stderr.strip() or result.stdout.strip()}). {tail}")
@@ -110,8 +148,11 @@ class LocalPostgres:
         try:
             pwd.getpwnam(SYSTEM_USER)
         except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", SYSTEM_USER],
+                check=True,
+                capture_output=True,
+            )
         for parent in [folder, *folder.parents]:
             mode = parent.stat().st_mode
             parent.chmod(mode | stat.S_IXOTH | stat.S_IXGRP)

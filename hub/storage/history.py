@@ -160,7 +160,9 @@ class HistoryStore:
 
         with converted("reading the schema version"):
             exists = await self._pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-            applied = await self._pool.fetchval("SELECT max(version) FROM schema_migrations") if exists else None
+            applied = (
+                await self._pool.fetchval("SELECT max(version) FROM schema_migrations") if exists else None
+            )
         return applied is not None and applied >= available_migrations()[-1].version
 
     @asynccontextmanager
@@ -201,7 +203,12 @@ class HistoryStore:
         with converted("reading triggers"):
             rows = await self._pool.fetch(_SELECT_TRIGGERS_FOR, customer_id, limit)
         return [
-            OutboxEntry(Trigger.model_validate_json(r["body"]), r["topic"], r["caused_by"], r["published_at"] is not None)
+            OutboxEntry(
+                Trigger.model_validate_json(r["body"]),
+                r["topic"],
+                r["caused_by"],
+                r["published_at"] is not None,
+            )
             for r in rows
         ]
 
@@ -224,7 +231,8 @@ RETURNING event_id
 """
 
 _INSERT_TRIGGER = """
-INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caused_by, topic, body, created_at)
+INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caused_by, topic, body,
+                      created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
 ON CONFLICT (trigger_id) DO NOTHING
 """

@@ -1,7 +1,6 @@
 """Run the real worker against the real broker and database, and look at what it did."""
 
 import asyncio
-import contextlib
 import json
 import os
 import socket
@@ -17,6 +16,9 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from hub.errors import InfraError
+from hub.readiness import wait_until_ready
 
 READY_TIMEOUT_S = 60
 
@@ -55,24 +57,25 @@ class HubUnderTest:
         return self.prefix + name
 
     def hub(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "hub", *args], env=self.env, capture_output=True,
-                              text=True, check=check, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "hub", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
 
     def start(self) -> None:
         self.starts += 1
         with (self.workdir / f"worker-{self.starts}.log").open("wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/readyz", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            time.sleep(0.3)
-        raise AssertionError(f"worker not ready in {READY_TIMEOUT_S}s:\n{self.log()}")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hub", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until_ready(self.process, self.web_port, timeout_s=READY_TIMEOUT_S, log_hint="the log below")
+        except InfraError as exc:
+            raise AssertionError(f"{exc}\n{self.log()}") from None
 
     def stop(self) -> None:
         if self.process is None:
@@ -109,11 +112,16 @@ class HubUnderTest:
         finally:
             await producer.stop()
 
-    async def consume(self, topic: str, *, expect: int, timeout_s: float = 30.0,
-                      settle_s: float = 0.0) -> list[Any]:
+    async def consume(
+        self, topic: str, *, expect: int, timeout_s: float = 30.0, settle_s: float = 0.0
+    ) -> list[Any]:
         """Every record of ``topic`` from the beginning: wait for ``expect``, then ``settle_s`` more."""
-        consumer = AIOKafkaConsumer(self.topic(topic), bootstrap_servers=self.bootstrap,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            self.topic(topic),
+            bootstrap_servers=self.bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
         found: list[Any] = []
         try:

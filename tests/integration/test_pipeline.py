@@ -18,20 +18,34 @@ def scenario(run: str) -> dict[str, Any]:
     valid = []
     for n, (channel, type_) in enumerate(sorted(PAYLOADS)):
         at = (now - timedelta(minutes=60 - n)).isoformat()
-        record = envelope(channel, type_, event_id=f"{run}-{n}", occurred_at=at,
-                          customer={"customer_id": walker, "card_no": "4000123412341234"})
+        record = envelope(
+            channel,
+            type_,
+            event_id=f"{run}-{n}",
+            occurred_at=at,
+            customer={"customer_id": walker, "card_no": "4000123412341234"},
+        )
         valid.append(record)
-    deposit = envelope(event_id=f"{run}-large", occurred_at=now.isoformat(), customer={"customer_id": walker},
-                       payload={"amount": "75000.00", "currency": "USD", "account_type": "fx"})
-    shy_deposit = envelope(event_id=f"{run}-shy-large", occurred_at=now.isoformat(),
-                           customer={"customer_id": shy},
-                           payload={"amount": "75000.00", "currency": "USD", "account_type": "fx"})
+    deposit = envelope(
+        event_id=f"{run}-large",
+        occurred_at=now.isoformat(),
+        customer={"customer_id": walker},
+        payload={"amount": "75000.00", "currency": "USD", "account_type": "fx"},
+    )
+    shy_deposit = envelope(
+        event_id=f"{run}-shy-large",
+        occurred_at=now.isoformat(),
+        customer={"customer_id": shy},
+        payload={"amount": "75000.00", "currency": "USD", "account_type": "fx"},
+    )
     return {"walker": walker, "shy": shy, "valid": [*valid, shy_deposit], "deposit": deposit, "now": now}
 
 
 def as_records(events: list[dict[str, Any]]) -> list[tuple[str, bytes, bytes]]:
-    return [(topics.CHANNEL_TOPICS[e["channel"]], e["customer"]["customer_id"].encode(), json.dumps(e).encode())
-            for e in events]
+    return [
+        (topics.CHANNEL_TOPICS[e["channel"]], e["customer"]["customer_id"].encode(), json.dumps(e).encode())
+        for e in events
+    ]
 
 
 def bad_records(run: str, now: datetime) -> dict[str, tuple[str, bytes]]:
@@ -40,13 +54,29 @@ def bad_records(run: str, now: datetime) -> dict[str, tuple[str, bytes]]:
     return {
         "invalid_json": (topics.INTERACTIONS_TELLER, b'{"event_id": "broken",'),
         "schema": (topics.INTERACTIONS_TELLER, json.dumps(missing).encode()),
-        "unknown_channel": (topics.INTERACTIONS_TELLER, json.dumps({**envelope(), "channel": "fax"}).encode()),
-        "unknown_type": (topics.INTERACTIONS_PHONE,
-                         json.dumps({**envelope("phone", "call"), "type": "teleport"}).encode()),
-        "channel_mismatch": (topics.INTERACTIONS_WEB, json.dumps(envelope(event_id=f"{run}-bad-mm")).encode()),
-        "future_event": (topics.INTERACTIONS_BRANCH, json.dumps(envelope(
-            "branch", "visit", event_id=f"{run}-bad-future",
-            occurred_at=(now + timedelta(hours=25)).isoformat())).encode()),
+        "unknown_channel": (
+            topics.INTERACTIONS_TELLER,
+            json.dumps({**envelope(), "channel": "fax"}).encode(),
+        ),
+        "unknown_type": (
+            topics.INTERACTIONS_PHONE,
+            json.dumps({**envelope("phone", "call"), "type": "teleport"}).encode(),
+        ),
+        "channel_mismatch": (
+            topics.INTERACTIONS_WEB,
+            json.dumps(envelope(event_id=f"{run}-bad-mm")).encode(),
+        ),
+        "future_event": (
+            topics.INTERACTIONS_BRANCH,
+            json.dumps(
+                envelope(
+                    "branch",
+                    "visit",
+                    event_id=f"{run}-bad-future",
+                    occurred_at=(now + timedelta(hours=25)).isoformat(),
+                )
+            ).encode(),
+        ),
     }
 
 
@@ -54,9 +84,21 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
     run = hub.prefix.strip(".")
     s = scenario(run)
     profiles = [
-        (topics.CUSTOMERS_PROFILE, s["walker"].encode(), json.dumps(profile(customer_id=s["walker"])).encode()),
-        (topics.CUSTOMERS_PROFILE, s["shy"].encode(), json.dumps(profile(
-            customer_id=s["shy"], consents={"marketing": False, "phone": True, "sms": True, "email": True})).encode()),
+        (
+            topics.CUSTOMERS_PROFILE,
+            s["walker"].encode(),
+            json.dumps(profile(customer_id=s["walker"])).encode(),
+        ),
+        (
+            topics.CUSTOMERS_PROFILE,
+            s["shy"].encode(),
+            json.dumps(
+                profile(
+                    customer_id=s["shy"],
+                    consents={"marketing": False, "phone": True, "sms": True, "email": True},
+                )
+            ).encode(),
+        ),
     ]
     await hub.produce(profiles)
     await wait_for_profiles(hub, 2)
@@ -80,8 +122,11 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
     care = values(await hub.consume(topics.TRIGGERS_CARE, expect=1, settle_s=1))
     sales = values(await hub.consume(topics.TRIGGERS_CROSS_SELL, expect=1, settle_s=1))
     [follow_up] = [Trigger.model_validate(t) for t in care]
-    assert (follow_up.customer_id, follow_up.action, follow_up.rule.id) == (s["walker"], "follow_up",
-                                                                            "complaint_follow_up")
+    assert (follow_up.customer_id, follow_up.action, follow_up.rule.id) == (
+        s["walker"],
+        "follow_up",
+        "complaint_follow_up",
+    )
     [referral] = [Trigger.model_validate(t) for t in sales]
     assert (referral.customer_id, referral.kind) == (s["walker"], "rm_referral")
     assert referral.evidence == [f"{run}-large"]
@@ -89,19 +134,31 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
 
     metrics = hub.metrics()
     assert metrics['hub_events_rejected_total{reason="future_event"}'] == 1
-    assert metrics['hub_triggers_suppressed_total{policy="consent",rule="high_value_walk_in_rm_referral"}'] == 1
+    assert (
+        metrics['hub_triggers_suppressed_total{policy="consent",rule="high_value_walk_in_rm_referral"}'] == 1
+    )
     assert sum(v for k, v in metrics.items() if k.startswith("hub_events_duplicate_total")) == 3
 
     history = hub.hub("history", s["walker"], "--json").stdout.splitlines()
-    assert [json.loads(line)["event_id"] for line in history][:2] == [f"{run}-large", f"{run}-{len(PAYLOADS) - 1}"]
+    assert [json.loads(line)["event_id"] for line in history][:2] == [
+        f"{run}-large",
+        f"{run}-{len(PAYLOADS) - 1}",
+    ]
     assert len(history) == len(valid) - 1
 
 
 async def test_a_restart_and_a_replay_record_nothing_twice_and_send_nothing_twice(hub: HubUnderTest) -> None:
     run = hub.prefix.strip(".")
     s = scenario(run)
-    await hub.produce([(topics.CUSTOMERS_PROFILE, s["walker"].encode(),
-                        json.dumps(profile(customer_id=s["walker"])).encode())])
+    await hub.produce(
+        [
+            (
+                topics.CUSTOMERS_PROFILE,
+                s["walker"].encode(),
+                json.dumps(profile(customer_id=s["walker"])).encode(),
+            )
+        ]
+    )
     await wait_for_profiles(hub, 1)
     events = [*s["valid"], s["deposit"]]
     await hub.produce(as_records(events))

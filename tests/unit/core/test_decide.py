@@ -61,8 +61,10 @@ def test_fx_exchange_of_foreign_currency_counts_too() -> None:
         (lambda: usd_deposit("49999.99"), lambda: customer()),
         (lambda: usd_deposit("80000.00"), lambda: customer(rm_id="RM-7")),
         (lambda: event(payload={"amount": "900000.00", "currency": "CNY"}), lambda: customer()),
-        (lambda: event("teller", "withdrawal", payload={"amount": "90000.00", "currency": "USD"}),
-         lambda: customer()),
+        (
+            lambda: event("teller", "withdrawal", payload={"amount": "90000.00", "currency": "USD"}),
+            lambda: customer(),
+        ),
         (lambda: usd_deposit("80000.00"), lambda: None),
     ],
     ids=["below-threshold", "has-rm", "home-currency", "withdrawal", "no-profile"],
@@ -72,7 +74,9 @@ def test_walk_in_does_not_fire(ev, who) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_threshold_is_configuration() -> None:
-    config = DecisionConfig(RuleSettings(walk_in_min_usd=Decimal("100000")), TierSettings(), DEFAULT_FX_RATES, "CNY")
+    config = DecisionConfig(
+        RuleSettings(walk_in_min_usd=Decimal("100000")), TierSettings(), DEFAULT_FX_RATES, "CNY"
+    )
     assert not decide(usd_deposit("80000.00"), CustomerState(), customer(), config).triggers
 
 
@@ -85,7 +89,10 @@ def test_no_sales_without_marketing_consent_and_the_suppression_says_why() -> No
 
 def test_channel_follows_consent() -> None:
     who = customer(consents={"marketing": True, "phone": False, "sms": True, "email": False})
-    assert decide(usd_deposit("80000.00"), CustomerState(), who, CONFIG).triggers[0].recommended_channel == "branch"
+    assert (
+        decide(usd_deposit("80000.00"), CustomerState(), who, CONFIG).triggers[0].recommended_channel
+        == "branch"
+    )
 
 
 def test_no_sales_while_a_complaint_is_open() -> None:
@@ -144,5 +151,14 @@ def test_the_same_event_gives_the_same_trigger() -> None:
 def test_trigger_id_depends_on_rule_version_customer_and_evidence() -> None:
     base = trigger_id("r", 1, "C1", ("e1",))
     assert base == trigger_id("r", 1, "C1", ("e1",))
-    assert len({base, trigger_id("r", 2, "C1", ("e1",)), trigger_id("r", 1, "C2", ("e1",)),
-                trigger_id("r", 1, "C1", ("e2",))}) == 4
+    assert (
+        len(
+            {
+                base,
+                trigger_id("r", 2, "C1", ("e1",)),
+                trigger_id("r", 1, "C2", ("e1",)),
+                trigger_id("r", 1, "C1", ("e2",)),
+            }
+        )
+        == 4
+    )

@@ -49,8 +49,13 @@ def test_state_survives_serialisation() -> None:
 
 @pytest.mark.parametrize(
     ("aum", "tier"),
-    [(None, "mass"), ("49999.99", "mass"), ("50000.00", "affluent"), ("500000.00", "wealth"),
-     ("6000000.00", "private")],
+    [
+        (None, "mass"),
+        ("49999.99", "mass"),
+        ("50000.00", "affluent"),
+        ("500000.00", "wealth"),
+        ("6000000.00", "private"),
+    ],
 )
 def test_tiers_follow_aum_thresholds(aum: str | None, tier: str) -> None:
     money = {"amount": aum, "currency": "CNY"} if aum else None
@@ -59,7 +64,9 @@ def test_tiers_follow_aum_thresholds(aum: str | None, tier: str) -> None:
 
 
 def test_aum_in_foreign_currency_is_converted_before_tiering() -> None:
-    who = CustomerProfile.model_validate(profile(assets_under_management={"amount": "80000", "currency": "USD"}))
+    who = CustomerProfile.model_validate(
+        profile(assets_under_management={"amount": "80000", "currency": "USD"})
+    )
     assert tier_of(who, TierSettings(), rates=DEFAULT_FX_RATES, home="CNY") == "wealth"
 
 
@@ -71,5 +78,9 @@ def test_conversion_goes_through_the_home_currency() -> None:
 
 def test_card_and_phone_numbers_are_masked_for_storage() -> None:
     ref = CustomerRef(customer_id="C1", card_no="4000123412345678", phone="+8613800001234", web_user="du.l")
-    assert masked_identifiers(ref) == {"card_no": "************5678", "phone": "**********1234", "web_user": "du.l"}
+    assert masked_identifiers(ref) == {
+        "card_no": "************5678",
+        "phone": "**********1234",
+        "web_user": "du.l",
+    }
     assert mask("123") == "***"

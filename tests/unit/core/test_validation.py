@@ -41,7 +41,10 @@ def test_missing_payload_field_names_the_field_like_the_contract() -> None:
         (raw({**envelope(), "channel": "fax"}), "unknown_channel: 'fax'"),
         (raw({**envelope(), "type": "teleport"}), "unknown_type: 'teleport' is not a type of channel teller"),
         (raw({k: v for k, v in envelope().items() if k != "channel"}), "schema: channel: field required"),
-        (raw({k: v for k, v in envelope().items() if k != "occurred_at"}), "schema: occurred_at: field required"),
+        (
+            raw({k: v for k, v in envelope().items() if k != "occurred_at"}),
+            "schema: occurred_at: field required",
+        ),
     ],
 )
 def test_each_rejection_kind_has_a_precise_reason(value: bytes | None, expected: str) -> None:

@@ -27,7 +27,13 @@ def test_money_stays_an_exact_decimal() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{"amount": 12500.1}, {"amount": "-5.00"}, {"amount": "NaN"}, {"currency": "usd"}, {"account_type": "gold"}],
+    [
+        {"amount": 12500.1},
+        {"amount": "-5.00"},
+        {"amount": "NaN"},
+        {"currency": "usd"},
+        {"account_type": "gold"},
+    ],
 )
 def test_bad_money_is_refused(payload: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
