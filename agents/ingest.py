@@ -8,12 +8,15 @@ from faust.types import StreamT, TopicT
 from agents.batching import ack_all, unacked_batches
 from hub.ingest import Ingestor, SourceRecord
 from hub.runtime import Runtime, retrying
-from hub.sink import FaustProducerSink
+from hub.sink import FaustProducerSink, RecordSink
 
 
-def register_ingest(app: faust.App, runtime: Runtime, channels: TopicT) -> None:
+def register_ingest(
+    app: faust.App, runtime: Runtime, channels: TopicT, sink: RecordSink | None = None
+) -> faust.types.AgentT:
+    """The ingest agent; ``sink`` defaults to the app's producer (tests pass their own)."""
     settings = runtime.settings
-    ingestor = Ingestor(settings, FaustProducerSink(app))
+    ingestor = Ingestor(settings, sink or FaustProducerSink(app))
 
     # concurrency stays 1: with more, Faust can commit past a record still in flight
     # (faust-streaming #606).
@@ -28,3 +31,5 @@ def register_ingest(app: faust.App, runtime: Runtime, channels: TopicT) -> None:
             ]
             await retrying(partial(ingestor.handle, records), "ingesting a batch")
             await ack_all(stream, events)
+
+    return ingest

@@ -6,6 +6,7 @@ unreachable service ends the command with one line that says what to fix.
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -110,6 +111,9 @@ def show_config() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Client errors are converted into one clear message below; the clients' own log
+    # lines would only repeat them. The worker configures its logging itself.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         cli.main(args=argv, prog_name="hub", standalone_mode=False)
     except click.exceptions.Abort:

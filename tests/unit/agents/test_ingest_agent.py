@@ -1,0 +1,51 @@
+"""The ingest agent in Faust's test context: no broker, an in-memory sink."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+from agents.ingest import register_ingest
+from hub.kafka_app import create_app, raw_topic
+from hub.runtime import Runtime
+from hub.settings import Settings
+from schemas import topics
+from tests.factories import envelope, raw
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None, bytes, Mapping[str, bytes]]] = []
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, bytes] | None = None
+    ) -> Awaitable[Any]:
+        self.sent.append((topic, key, value, dict(headers or {})))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_agent_routes_good_records_by_customer_and_dead_letters_bad_ones() -> None:
+    settings = Settings(
+        kafka_bootstrap="localhost:9092", store="memory://", topic_prefix="t.", batch_within_ms=5
+    )
+    app = create_app(settings)
+    sink = MemorySink()
+    # One named topic: Faust's test context labels records with the agent's topic name.
+    teller = raw_topic(app, settings.topic(topics.INTERACTIONS_TELLER))
+    agent = register_ingest(app, Runtime(settings), teller, sink)
+    good = raw(envelope(event_id="e-1", customer={"customer_id": "C42"}))
+    async with agent.test_context() as context:
+        await context.put(good, key=b"acct-1")
+        await context.put(b"not json", key=b"acct-2")
+        for _ in range(100):
+            if len(sink.sent) == 2:
+                break
+            await asyncio.sleep(0.01)
+    accepted, rejected = sink.sent
+    assert accepted[:3] == (settings.topic(topics.INTERACTIONS_ACCEPTED), b"C42", good)
+    assert set(accepted[3]) >= {"hub-received-at", "hub-source-topic", "hub-source-offset"}
+    assert rejected[0] == settings.topic(topics.INTERACTIONS_DLQ)
+    assert rejected[1] == b"acct-2", "a dead letter keeps the original key"
+    assert json.loads(rejected[2])["reason"].startswith("invalid_json: ")

@@ -1,0 +1,49 @@
+"""Bad configuration and unreachable services end a command with one clear line."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+UNREACHABLE_KAFKA = "127.0.0.1:1"
+UNREACHABLE_DB = "postgresql://hub:secret-pw@127.0.0.1:1/hub"
+
+
+def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args], env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        (("worker",), {}, "HUB_KAFKA_BOOTSTRAP is not set"),
+        (("worker",), {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA}, "cannot reach Kafka at 127.0.0.1:1"),
+        (("migrate",), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL"),
+        (("history", "C1"), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL at 127.0.0.1:1"),
+        (("simulate",), {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA}, "cannot reach Kafka"),
+        (("config",), {"HUB_PARTITIONS": "many"}, "HUB_PARTITIONS: Input should be a valid integer"),
+        (
+            ("config",),
+            {"HUB_RULES__WALK_IN_MIN_USD": "-5"},
+            "HUB_RULES__WALK_IN_MIN_USD: Input should be greater",
+        ),
+    ],
+)
+def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, str], names: str) -> None:
+    result = hub(*args, **env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("hub: error: ")
+    assert names in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_config_masks_the_database_password() -> None:
+    result = hub("config", HUB_DATABASE_URL=UNREACHABLE_DB)
+    assert result.returncode == 0
+    assert "secret-pw" not in result.stdout
+    assert "hub:***@127.0.0.1:1" in result.stdout
