@@ -3,7 +3,7 @@
 from functools import partial
 
 import faust
-from faust.types import StreamT, TopicT
+from faust.types import AgentT, StreamT, TopicT
 
 from agents.batching import ack_all, unacked_batches
 from hub.ingest import Ingestor, SourceRecord
@@ -13,7 +13,7 @@ from hub.sink import FaustProducerSink, RecordSink
 
 def register_ingest(
     app: faust.App, runtime: Runtime, channels: TopicT, sink: RecordSink | None = None
-) -> faust.types.AgentT:
+) -> AgentT[bytes]:
     """The ingest agent; ``sink`` defaults to the app's producer (tests pass their own)."""
     settings = runtime.settings
     ingestor = Ingestor(settings, sink or FaustProducerSink(app))
