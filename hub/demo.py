@@ -8,7 +8,6 @@ starts from a clean slate while the database keeps the history of both.
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from hub.errors import InfraError
 from hub.history_view import print_history
 from hub.infra import local
 from hub.kafka_admin import client_options
-from hub.readiness import wait_until_ready
+from hub.readiness import free_port, wait_until_ready
 from hub.settings import Settings, load_settings
 from hub.simulation_publisher import publish_traffic
 from hub.storage.admin import migrate_database
@@ -48,7 +47,7 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
     run_id = f"demo-{int(time.time())}"
     os.environ["HUB_TOPIC_PREFIX"] = f"{configured.topic_prefix}{run_id}."
     os.environ["HUB_DATA_DIR"] = str(Path(".hub-data") / run_id)
-    os.environ["HUB_WEB_PORT"] = str(_free_port())
+    os.environ["HUB_WEB_PORT"] = str(free_port())
     settings = load_settings()
     worker: subprocess.Popen[bytes] | None = None
     try:
@@ -165,10 +164,3 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

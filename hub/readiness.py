@@ -1,6 +1,7 @@
-"""Waiting for a worker started as a child process to report ready on ``/readyz``."""
+"""Starting a worker as a child process: a port for it, and waiting until ``/readyz`` says ready."""
 
 import contextlib
+import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +21,13 @@ def wait_until_ready(
             return
         time.sleep(0.3)
     raise InfraError(f"the worker was not ready within {timeout_s:.0f}s: see {log_hint}")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _ready(port: int) -> bool:

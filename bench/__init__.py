@@ -1,0 +1,1 @@
+"""``make bench``: the hub's throughput and latency against two baselines on one broker."""
