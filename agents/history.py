@@ -11,6 +11,7 @@ from faust.types import StreamT, TableT, TopicT
 from agents.batching import ack_all, unacked_batches
 from hub import ingest
 from hub.faust_compat import as_current_event, use_raw_bytes
+from hub.kafka_app import AGENT_SUPERVISOR
 from hub.recorder import AcceptedRecord, HistoryRecorder
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
@@ -40,7 +41,7 @@ def register_history(
     )
     states = FaustStateTable(table)
 
-    @app.agent(accepted, name="history", concurrency=1)
+    @app.agent(accepted, name="history", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def history(stream: StreamT[bytes]) -> None:
         recorder = HistoryRecorder(settings, await runtime.store(), FaustProducerSink(app), states, profiles)
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):

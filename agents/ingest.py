@@ -7,6 +7,7 @@ from faust.types import AgentT, StreamT, TopicT
 
 from agents.batching import ack_all, unacked_batches
 from hub.ingest import Ingestor, SourceRecord
+from hub.kafka_app import AGENT_SUPERVISOR
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink, RecordSink
 
@@ -20,7 +21,7 @@ def register_ingest(
 
     # concurrency stays 1: with more, Faust can commit past a record still in flight
     # (faust-streaming #606).
-    @app.agent(channels, name="ingest", concurrency=1)
+    @app.agent(channels, name="ingest", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def ingest(stream: StreamT[bytes]) -> None:
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             records = [

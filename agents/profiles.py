@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.clock import utc_now
 from hub.faust_compat import use_raw_bytes
+from hub.kafka_app import AGENT_SUPERVISOR
 from hub.profiles import dead_letter_profile, is_newer
 from hub.runtime import Runtime
 from hub.sink import FaustProducerSink
@@ -31,7 +32,7 @@ def register_profiles(
     sink = FaustProducerSink(app)
     dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
-    @app.agent(profiles_topic, name="profiles", concurrency=1)
+    @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def profiles(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message

@@ -8,6 +8,7 @@ again, and triggers recorded but not yet published are published from the outbox
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ class StateTable(Protocol):
 
 
 ProfileLookup = Callable[[str], bytes | None]
+
+
+@functools.lru_cache(maxsize=16_384)
+def _parse_profile(raw: bytes) -> CustomerProfile:
+    # Profiles change rarely and are read for every batch a customer appears in; the
+    # bytes are the cache key, so an updated profile is parsed afresh.
+    return CustomerProfile.model_validate_json(raw)
 
 
 class HistoryRecorder:
@@ -149,7 +157,7 @@ class HistoryRecorder:
 
     def _profile_of(self, customer_id: str) -> CustomerProfile | None:
         raw = self._profiles(customer_id)
-        return None if raw is None else CustomerProfile.model_validate_json(raw)
+        return None if raw is None else _parse_profile(raw)
 
     def _topic_for(self, trigger: Trigger) -> str:
         return self._care_topic if trigger.kind == "care" else self._sales_topic

@@ -1,11 +1,13 @@
 """A customer's hot state: what the rules need to know about their recent past.
 
 The state lives in a Faust table keyed by ``customer_id`` and is rebuilt from its
-changelog after a restart. Applying an event twice changes nothing, which is what makes
-at-least-once delivery safe.
+changelog after a restart. Applying an event twice changes nothing, whatever came in
+between, which is what makes at-least-once delivery and replays safe: the history is
+keyed by event id, complaints are open or resolved by event time, and fired rules keep
+their latest time.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.interaction import Interaction, PhoneComplaintEvent, PhoneComplaintResolvedEvent
 
 RECENT_LIMIT = 50
-SEEN_LIMIT = 512
+COMPLAINT_MEMORY = timedelta(days=365)
 
 
 class HistoryEntry(BaseModel):
@@ -25,13 +27,21 @@ class HistoryEntry(BaseModel):
     occurred_at: datetime
 
 
+class ComplaintTimes(BaseModel):
+    opened: datetime | None = None
+    resolved: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened is not None and (self.resolved is None or self.resolved < self.opened)
+
+
 class CustomerState(BaseModel):
-    """Recent contact history across channels, open complaints and what already fired."""
+    """Recent contact history across channels, complaints and what already fired."""
 
     recent: list[HistoryEntry] = Field(default_factory=list)
     """Newest last, in event-time order, at most ``RECENT_LIMIT`` entries."""
-    seen_event_ids: list[str] = Field(default_factory=list)
-    open_complaints: dict[str, datetime] = Field(default_factory=dict)
+    complaints: dict[str, ComplaintTimes] = Field(default_factory=dict)
     last_fired: dict[str, datetime] = Field(default_factory=dict)
     """Rule id -> event time of the last trigger it published for this customer."""
 
@@ -40,28 +50,32 @@ class CustomerState(BaseModel):
         return cls() if raw is None else cls.model_validate_json(raw)
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.model_dump_json(exclude_defaults=True).encode()
+
+    @property
+    def open_complaints(self) -> list[str]:
+        return [complaint_id for complaint_id, times in self.complaints.items() if times.is_open]
 
     def has_seen(self, event_id: str) -> bool:
-        return event_id in self.seen_event_ids
+        """True when the event is in the recent history (older replays are not tracked)."""
+        return any(entry.event_id == event_id for entry in self.recent)
 
     def apply(self, event: Interaction) -> bool:
-        """Fold ``event`` into the state; False (and no change) if it was seen before."""
+        """Fold ``event`` into the state; False (and no change) if it was applied before."""
         if self.has_seen(event.event_id):
             return False
-        self.seen_event_ids.append(event.event_id)
-        del self.seen_event_ids[:-SEEN_LIMIT]
         self._remember(event)
         if isinstance(event, PhoneComplaintEvent):
-            self.open_complaints[event.payload.complaint_id] = event.occurred_at
+            times = self.complaints.setdefault(event.payload.complaint_id, ComplaintTimes())
+            times.opened = _latest(times.opened, event.occurred_at)
         elif isinstance(event, PhoneComplaintResolvedEvent):
-            self.open_complaints.pop(event.payload.complaint_id, None)
+            times = self.complaints.setdefault(event.payload.complaint_id, ComplaintTimes())
+            times.resolved = _latest(times.resolved, event.occurred_at)
+        self._forget_old_complaints(event.occurred_at)
         return True
 
     def record_fired(self, rule_id: str, at: datetime) -> None:
-        previous = self.last_fired.get(rule_id)
-        if previous is None or at > previous:
-            self.last_fired[rule_id] = at
+        self.last_fired[rule_id] = _latest(self.last_fired.get(rule_id), at)
 
     def _remember(self, event: Interaction) -> None:
         entry = HistoryEntry(
@@ -70,9 +84,20 @@ class CustomerState(BaseModel):
             type=event.type,
             occurred_at=event.occurred_at,
         )
-        # Late events are inserted at their event-time position, not appended.
+        # Late events are inserted at their event-time position, not appended; one older
+        # than the whole window falls off again at once.
         index = len(self.recent)
         while index > 0 and self.recent[index - 1].occurred_at > entry.occurred_at:
             index -= 1
         self.recent.insert(index, entry)
         del self.recent[:-RECENT_LIMIT]
+
+    def _forget_old_complaints(self, now: datetime) -> None:
+        horizon = now - COMPLAINT_MEMORY
+        for complaint_id, times in list(self.complaints.items()):
+            if not times.is_open and times.resolved is not None and times.resolved < horizon:
+                del self.complaints[complaint_id]
+
+
+def _latest(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate > current else current

@@ -44,7 +44,27 @@ def test_state_survives_serialisation() -> None:
     state = CustomerState()
     state.apply(event("c", channel="phone", type_="complaint"))
     assert CustomerState.from_bytes(state.to_bytes()) == state
-    assert "CMP-1" in state.open_complaints
+    assert state.open_complaints == ["CMP-1"]
+
+
+def test_complaints_follow_event_time_whatever_the_arrival_order() -> None:
+    resolved_first = CustomerState()
+    resolved_first.apply(event("r", 10, "phone", "complaint_resolved"))
+    resolved_first.apply(event("c", 5, "phone", "complaint"))
+    assert resolved_first.open_complaints == []
+    reopened = CustomerState()
+    reopened.apply(event("r", 10, "phone", "complaint_resolved"))
+    reopened.apply(event("c", 20, "phone", "complaint"))
+    assert reopened.open_complaints == ["CMP-1"]
+
+
+def test_replaying_an_event_older_than_the_window_changes_nothing() -> None:
+    state = CustomerState()
+    for n in range(RECENT_LIMIT):
+        state.apply(event(f"e{n}", 100 + n))
+    snapshot = state.to_bytes()
+    state.apply(event("ancient", 0))
+    assert state.to_bytes() == snapshot
 
 
 @pytest.mark.parametrize(
