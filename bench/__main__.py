@@ -281,11 +281,10 @@ async def measure() -> str:
 def main() -> None:
     text = asyncio.run(measure())
     print(text)
-    previous = (
-        REPORT.read_text() if REPORT.exists() else "# Benchmarks\n\nNewest first; `make bench` adds one.\n\n"
-    )
-    head, _, rest = previous.partition("\n## ")
-    REPORT.write_text(f"{head.rstrip()}\n\n{text}\n" + (f"## {rest}" if rest else ""))
+    marker = "<!-- runs: make bench inserts each new run below this line -->"
+    previous = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{marker}\n"
+    head, _, runs = previous.partition(marker)
+    REPORT.write_text(f"{head}{marker}\n\n{text}\n{runs.lstrip()}")
 
 
 if __name__ == "__main__":
