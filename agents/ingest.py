@@ -6,7 +6,8 @@ import faust
 from faust.types import AgentT, StreamT, TopicT
 
 from agents.batching import ack_all, unacked_batches
-from hub.ingest import Ingestor, SourceRecord
+from hub.dead_letter import SourceRecord
+from hub.ingest import Ingestor
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink, RecordSink

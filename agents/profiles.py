@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from hub import metrics
 from hub.clock import utc_now
+from hub.dead_letter import SourceRecord
 from hub.faust_compat import use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.profiles import dead_letter_profile, is_newer
@@ -39,17 +40,10 @@ def register_profiles(
             try:
                 profile = CustomerProfile.model_validate_json(message.value or b"")
             except ValidationError as exc:
-                await dead_letter_profile(
-                    sink,
-                    dlq_topic,
-                    exc,
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                    now=utc_now(),
+                record = SourceRecord(
+                    message.topic, message.partition, message.offset, message.key, message.value
                 )
+                await dead_letter_profile(sink, dlq_topic, record, exc, utc_now())
                 continue
             key = profile.customer_id.encode()
             if is_newer(table.get(key), profile.updated_at):

@@ -5,35 +5,22 @@ the history stage validates each event once more without re-encoding it.
 """
 
 import asyncio
-import base64
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.validation import Rejection, decode_interaction
+from hub.dead_letter import SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
-from schemas.rejected import RejectedRecord
 
 HEADER_RECEIVED_AT = "hub-received-at"
 HEADER_TOPIC = "hub-source-topic"
 HEADER_PARTITION = "hub-source-partition"
 HEADER_OFFSET = "hub-source-offset"
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    """A record as consumed, with its position; the agents build these from Faust events."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 class Ingestor:
@@ -61,7 +48,6 @@ class Ingestor:
                 future_tolerance=self._tolerance,
             )
             if isinstance(outcome, Rejection):
-                metrics.EVENTS_REJECTED.labels(outcome.category).inc()
                 acks.append(await self._dead_letter(record, outcome, now))
                 continue
             customer_id = outcome.customer.customer_id
@@ -80,22 +66,6 @@ class Ingestor:
         await asyncio.gather(*acks)
 
     async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> Awaitable[Any]:
-        rejected = RejectedRecord(
-            reason=rejection.reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            received_at=now,
-            raw=raw_as_text(record.value),
+        return await dead_letter(
+            self._sink, self._dlq_topic, record, category=rejection.category, reason=rejection.reason, now=now
         )
-        return await self._sink.send(self._dlq_topic, record.key, rejected.model_dump_json().encode())
-
-
-def raw_as_text(value: bytes | None) -> str:
-    """The original bytes as text, or base64 when they are not UTF-8."""
-    if value is None:
-        return ""
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(value).decode("ascii")

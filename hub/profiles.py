@@ -5,11 +5,9 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from hub import metrics
-from hub.ingest import raw_as_text
+from hub.dead_letter import SourceRecord, dead_letter
 from hub.sink import RecordSink
 from schemas.profile import CustomerProfile
-from schemas.rejected import RejectedRecord
 
 ProfileStore = Callable[[str], bytes | None]
 
@@ -22,26 +20,9 @@ def is_newer(stored: bytes | None, updated_at: datetime) -> bool:
 
 
 async def dead_letter_profile(
-    sink: RecordSink,
-    dlq_topic: str,
-    error: ValidationError,
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes | None,
-    now: datetime,
+    sink: RecordSink, dlq_topic: str, record: SourceRecord, error: ValidationError, now: datetime
 ) -> None:
     first = error.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "(record)"
-    rejected = RejectedRecord(
-        reason=f"profile_schema: {where}: {first['msg']}",
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        received_at=now,
-        raw=raw_as_text(value),
-    )
-    metrics.EVENTS_REJECTED.labels("profile_schema").inc()
-    await (await sink.send(dlq_topic, key, rejected.model_dump_json().encode()))
+    reason = f"profile_schema: {where}: {first['msg']}"
+    await (await dead_letter(sink, dlq_topic, record, category="profile_schema", reason=reason, now=now))

@@ -9,7 +9,6 @@ again, and triggers recorded but not yet published are published from the outbox
 
 import asyncio
 import functools
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.decide import DecisionConfig, decide
 from hub.core.state import CustomerState
+from hub.dead_letter import SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
 from hub.storage.history import HistoryStore, OutboxEntry, ReceivedEvent
@@ -28,8 +28,6 @@ from schemas import topics
 from schemas.interaction import INTERACTION_ADAPTER
 from schemas.profile import CustomerProfile
 from schemas.trigger import Trigger
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +80,10 @@ class HistoryRecorder:
         )
         self._care_topic = settings.topic(topics.TRIGGERS_CARE)
         self._sales_topic = settings.topic(topics.TRIGGERS_CROSS_SELL)
+        self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
     async def handle(self, batch: Sequence[AcceptedRecord]) -> None:
-        received, origins = self._parse(batch)
+        received, origins = await self._parse(batch)
         states: dict[str, CustomerState] = {}
         async with self._store.unit_of_work() as work:
             new_ids = await work.add_interactions(received)
@@ -94,27 +93,35 @@ class HistoryRecorder:
             await work.add_triggers(outbox)
         for entry in earlier:
             # A replay after a crash: the state may not know what these events fired.
-            states.setdefault(entry.trigger.customer_id, self._state_of(entry.trigger.customer_id))
-            states[entry.trigger.customer_id].record_fired(entry.trigger.rule.id, entry.trigger.created_at)
+            customer_id = entry.trigger.customer_id
+            if customer_id not in states:
+                states[customer_id] = self._state_of(customer_id)
+            states[customer_id].record_fired(entry.trigger.rule.id, entry.trigger.created_at)
         for customer_id, state in states.items():
             self._states.put(customer_id, state.to_bytes(), origins[customer_id])
         pending = [e for e in earlier if not e.published]
         metrics.TRIGGERS_REPUBLISHED.inc(len(pending))
         await self._publish(outbox + pending, received)
 
-    def _parse(self, batch: Sequence[AcceptedRecord]) -> tuple[list[ReceivedEvent], dict[str, Any]]:
-        received, origins = [], {}
+    async def _parse(self, batch: Sequence[AcceptedRecord]) -> tuple[list[ReceivedEvent], dict[str, Any]]:
+        received, origins, rejected = [], {}, []
         for record in batch:
             try:
                 event = INTERACTION_ADAPTER.validate_json(record.value)
-            except ValidationError:
-                # Ingest validated it with the same models; only a hand-written record on
-                # the internal topic gets here, and it must not stop the stream.
-                log.error(
-                    "invalid record on the internal topic at %s/%d/%d skipped",
-                    record.topic,
-                    record.partition,
-                    record.offset,
+            except ValidationError as exc:
+                # Ingest validated it with the same models: only a record written to the
+                # internal topic by something else gets here. It must not stop the stream.
+                source = SourceRecord(record.topic, record.partition, record.offset, None, record.value)
+                reason = f"schema: not a valid interaction on the internal topic ({exc.error_count()} errors)"
+                rejected.append(
+                    await dead_letter(
+                        self._sink,
+                        self._dlq_topic,
+                        source,
+                        category="schema",
+                        reason=reason,
+                        now=self._clock(),
+                    )
                 )
                 continue
             received.append(
@@ -122,6 +129,7 @@ class HistoryRecorder:
             )
             assert event.customer.customer_id is not None
             origins[event.customer.customer_id] = record.origin
+        await asyncio.gather(*rejected)
         return received, origins
 
     def _state_of(self, customer_id: str) -> CustomerState:

@@ -198,3 +198,20 @@ async def wait_for_metric(hub: HubUnderTest, prefix: str, at_least: float, timeo
             return
         await asyncio.sleep(0.3)
     raise AssertionError(f"{prefix} did not reach {at_least}:\n{hub.log()}")
+
+
+async def test_garbage_on_the_internal_topic_is_dead_lettered_and_the_stream_goes_on(
+    hub: HubUnderTest,
+) -> None:
+    run = hub.prefix.strip(".")
+    good = envelope("phone", "complaint", event_id=f"{run}-after", customer={"customer_id": f"{run}-C"})
+    await hub.produce(
+        [
+            (topics.INTERACTIONS_ACCEPTED, b"C", b'{"not": "an interaction"}'),
+            (topics.INTERACTIONS_PHONE, b"C", json.dumps(good).encode()),
+        ]
+    )
+    [dead] = values(await hub.consume(topics.INTERACTIONS_DLQ, expect=1, settle_s=1))
+    assert dead["reason"].startswith("schema: not a valid interaction on the internal topic")
+    assert dead["raw"] == '{"not": "an interaction"}'
+    assert await wait_for_rows("SELECT 1 FROM interactions WHERE event_id = $1", f"{run}-after", expect=1)

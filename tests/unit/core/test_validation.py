@@ -75,7 +75,7 @@ def test_reasons_never_echo_the_values_of_the_record() -> None:
 
 
 def test_non_utf8_raw_is_kept_as_base64_by_the_ingest() -> None:
-    from hub.ingest import raw_as_text
+    from hub.dead_letter import raw_as_text
 
     assert base64.b64decode(raw_as_text(b"\xff\xfe")) == b"\xff\xfe"
     assert raw_as_text(b'{"a": 1}') == '{"a": 1}'

@@ -1,0 +1,51 @@
+"""Every record the hub cannot accept goes to ``interactions.dlq``, with the reason."""
+
+import base64
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub import metrics
+from hub.sink import RecordSink
+from schemas.rejected import RejectedRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A record as consumed, with its position; the agents build these from Faust events."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def dead_letter(
+    sink: RecordSink, dlq_topic: str, record: SourceRecord, *, category: str, reason: str, now: datetime
+) -> Awaitable[Any]:
+    """Send ``record`` to the dead-letter topic under its original key; return the broker ack.
+
+    ``category`` is the stable first word of the reason and the metric label.
+    """
+    metrics.EVENTS_REJECTED.labels(category).inc()
+    rejected = RejectedRecord(
+        reason=reason,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        received_at=now,
+        raw=raw_as_text(record.value),
+    )
+    return await sink.send(dlq_topic, record.key, rejected.model_dump_json().encode())
+
+
+def raw_as_text(value: bytes | None) -> str:
+    """The original bytes as text, or base64 when they are not UTF-8."""
+    if value is None:
+        return ""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(value).decode("ascii")
