@@ -6,8 +6,10 @@ starts from a clean slate while the database keeps the history of both.
 """
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -52,8 +54,11 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
     worker: subprocess.Popen[bytes] | None = None
     try:
         asyncio.run(migrate_database(settings))
-        worker = _start_worker(settings, Path(".hub-data") / f"{run_id}.log")
+        log_path = Path(".hub-data") / f"{run_id}.log"
+        worker = _start_worker(settings, log_path)
         totals, sample = asyncio.run(_show(settings, seconds=seconds, customers=customers, events=events))
+        if worker.poll() is not None:
+            raise InfraError(f"the worker stopped unexpectedly (code {worker.returncode}): see {log_path}")
         _print_summary(totals, _scrape_metrics(settings))
         if sample:
             console.print(f"\n[bold]contact history of {sample}[/] (`hub history {sample}`), newest first:")
@@ -71,9 +76,15 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
 def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(f"starting the hub worker (log: {log_path}) ...")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "hub", "worker"], stdout=log_path.open("wb"), stderr=subprocess.STDOUT
-    )
+    # A session of its own: Ctrl-C reaches the demo, which sums up and then stops the
+    # worker cleanly, instead of killing the worker under it.
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "hub", "worker"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_ready(worker, settings.web_port, timeout_s=READY_TIMEOUT_S, log_hint=str(log_path))
     except InfraError:
@@ -94,20 +105,30 @@ async def _show(settings: Settings, *, seconds: int, customers: int, events: int
     totals: Counter[str] = Counter()
     sample = ""
     deadline = time.monotonic() + seconds
+    interrupted = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupted.set)
+    console.print(f"publishing {customers} profiles and {events} interactions (2% bad, 2% duplicate) ...")
+    publishing = asyncio.create_task(
+        publish_traffic(settings, customers=customers, events=events, seed=int(time.time()))
+    )
+    last_seen = time.monotonic()
     try:
-        console.print(f"publishing {customers} profiles and {events} interactions (2% bad, 2% duplicate) ...")
-        await publish_traffic(settings, customers=customers, events=events, seed=int(time.time()))
-        last_seen = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last_seen < IDLE_STOP_S:
-            batches = await consumer.getmany(timeout_ms=500)
-            for records in batches.values():
+        while not interrupted.is_set() and time.monotonic() < deadline:
+            if publishing.done() and (time.monotonic() - last_seen > IDLE_STOP_S or _caught_up(settings)):
+                break
+            for records in (await consumer.getmany(timeout_ms=500)).values():
                 last_seen = time.monotonic()
                 for record in records:
                     value = json.loads(record.value)
                     _print_record(watched[record.topic], value, totals)
                     if value.get("kind") == "rm_referral":
                         sample = str(value["customer_id"])
+        if interrupted.is_set():
+            console.print("\n[bold]interrupted[/]: summing up and stopping")
     finally:
+        publishing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publishing
         await consumer.stop()
     return totals, sample
 
@@ -128,6 +149,7 @@ def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) ->
 def _scrape_metrics(settings: Settings) -> dict[str, float]:
     wanted = (
         "hub_events_consumed_total",
+        "hub_events_recorded_total",
         "hub_events_rejected_total",
         "hub_events_duplicate_total",
         "hub_triggers_published_total",
@@ -142,11 +164,19 @@ def _scrape_metrics(settings: Settings) -> dict[str, float]:
     return sums
 
 
+def _caught_up(settings: Settings) -> bool:
+    """Every valid record received has been recorded or recognised as a duplicate."""
+    counters = _scrape_metrics(settings)
+    received = counters["hub_events_consumed_total"]
+    done = counters["hub_events_recorded_total"] + counters["hub_events_duplicate_total"]
+    return received > 0 and done >= received
+
+
 def _print_summary(totals: Counter[str], counters: dict[str, float]) -> None:
     table = Table(title="demo summary", show_header=False)
     accepted, duplicates = counters["hub_events_consumed_total"], counters["hub_events_duplicate_total"]
     table.add_row("valid interactions received", f"{accepted:.0f}")
-    table.add_row("  recorded in the contact history", f"{accepted - duplicates:.0f}")
+    table.add_row("  recorded in the contact history", f"{counters['hub_events_recorded_total']:.0f}")
     table.add_row("  duplicates ignored", f"{duplicates:.0f}")
     table.add_row("rejected to interactions.dlq", f"{counters['hub_events_rejected_total']:.0f}")
     table.add_row("triggers published", f"{counters['hub_triggers_published_total']:.0f}")

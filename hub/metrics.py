@@ -15,6 +15,11 @@ EVENTS_CONSUMED = Counter(
 EVENTS_REJECTED = Counter(
     "hub_events_rejected_total", "Records sent to the dead-letter topic, by reason category.", ["reason"]
 )
+EVENTS_RECORDED = Counter(
+    "hub_events_recorded_total",
+    "Interactions recorded in the contact history for the first time.",
+    ["channel"],
+)
 EVENTS_DUPLICATE = Counter(
     "hub_events_duplicate_total", "Interactions whose event_id had been recorded before.", ["channel"]
 )

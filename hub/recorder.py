@@ -151,6 +151,7 @@ class HistoryRecorder:
             state = states[customer_id]
             if event.event_id in new_ids and event.event_id not in decided:
                 decided.add(event.event_id)
+                metrics.EVENTS_RECORDED.labels(event.channel).inc()
                 decision = decide(event, state, profiles[customer_id], self._config)
                 for trigger in decision.triggers:
                     state.record_fired(trigger.rule.id, trigger.created_at)
