@@ -8,7 +8,7 @@ from typing import Any
 import faust
 from faust.types import StreamT, TableT, TopicT
 
-from agents.batching import ack_all, unacked_batches
+from agents.batching import ack_all, finish_before_stopping, unacked_batches
 from hub import ingest
 from hub.faust_compat import as_current_event, use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
@@ -46,7 +46,7 @@ def register_history(
         recorder = HistoryRecorder(settings, await runtime.store(), FaustProducerSink(app), states, profiles)
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             batch = [_accepted(e) for e in events]
-            await retrying(partial(recorder.handle, batch), "recording a batch")
+            await finish_before_stopping(retrying(partial(recorder.handle, batch), "recording a batch"))
             await ack_all(stream, events)
 
     return table

@@ -5,7 +5,7 @@ from functools import partial
 import faust
 from faust.types import AgentT, StreamT, TopicT
 
-from agents.batching import ack_all, unacked_batches
+from agents.batching import ack_all, finish_before_stopping, unacked_batches
 from hub.dead_letter import SourceRecord
 from hub.ingest import Ingestor
 from hub.kafka_app import AGENT_SUPERVISOR
@@ -31,7 +31,7 @@ def register_ingest(
                 )
                 for e in events
             ]
-            await retrying(partial(ingestor.handle, records), "ingesting a batch")
+            await finish_before_stopping(retrying(partial(ingestor.handle, records), "ingesting a batch"))
             await ack_all(stream, events)
 
     return ingest
