@@ -13,6 +13,7 @@ from hub import ingest
 from hub.faust_compat import as_current_event, use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.recorder import AcceptedRecord, HistoryRecorder
+from hub.rules.book import RuleBook
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 
@@ -33,7 +34,11 @@ class FaustStateTable:
 
 
 def register_history(
-    app: faust.App, runtime: Runtime, accepted: TopicT, profiles: Callable[[str], bytes | None]
+    app: faust.App,
+    runtime: Runtime,
+    accepted: TopicT,
+    profiles: Callable[[str], bytes | None],
+    rulebook: RuleBook,
 ) -> TableT[bytes, bytes]:
     settings = runtime.settings
     table = use_raw_bytes(
@@ -43,7 +48,10 @@ def register_history(
 
     @app.agent(accepted, name="history", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def history(stream: StreamT[bytes]) -> None:
-        recorder = HistoryRecorder(settings, await runtime.store(), FaustProducerSink(app), states, profiles)
+        store = await runtime.store()
+        recorder = HistoryRecorder(
+            settings, store, FaustProducerSink(app), states, profiles, lambda: rulebook.rules
+        )
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             batch = [_accepted(e) for e in events]
             await finish_before_stopping(retrying(partial(recorder.handle, batch), "recording a batch"))
@@ -64,5 +72,6 @@ def _accepted(event: Any) -> AcceptedRecord:
         topic=(headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode(),
         partition=int(headers.get(ingest.HEADER_PARTITION) or message.partition),
         offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),
+        shard=message.partition,
         origin=event,
     )

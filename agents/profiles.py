@@ -1,6 +1,7 @@
 """The profile agent: customer reference data into a table every worker can read."""
 
 from collections.abc import Callable
+from functools import partial
 
 import faust
 from faust.types import StreamT, TopicT
@@ -12,7 +13,7 @@ from hub.dead_letter import SourceRecord
 from hub.faust_compat import use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.profiles import dead_letter_profile, is_newer
-from hub.runtime import Runtime
+from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 from schemas import topics
 from schemas.profile import CustomerProfile
@@ -49,6 +50,11 @@ def register_profiles(
             if is_newer(table.get(key), profile.updated_at):
                 table[key] = profile.model_dump_json().encode()
                 metrics.PROFILES_CONSUMED.inc()
+                store = await runtime.store()
+                await retrying(
+                    partial(store.record_products, profile.customer_id, profile.products, profile.updated_at),
+                    "recording products held",
+                )
 
     def lookup(customer_id: str) -> bytes | None:
         value: bytes | None = table.get(customer_id.encode())

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -90,6 +91,37 @@ def history(customer_id: str, as_json: bool, limit: int) -> None:
     from hub.history_view import print_history
 
     _run(print_history(load_settings(), customer_id, as_json=as_json, limit=limit))
+
+
+@cli.command()
+@click.argument("customer_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", default=50, show_default=True)
+def explain(customer_id: str, as_json: bool, limit: int) -> None:
+    """Every decision about the customer, newest first: rule, evidence, policy verdict."""
+    from hub.decisions_view import print_explanation
+
+    _run(print_explanation(load_settings(), customer_id, as_json=as_json, limit=limit))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per rule.")
+def report(as_json: bool) -> None:
+    """Per rule: decisions, published, suppressed by reason, held out, outcomes, lift."""
+    from hub.decisions_view import print_report
+
+    _run(print_report(load_settings(), as_json=as_json))
+
+
+@cli.command("rules")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def check_rules(path: Path | None) -> None:
+    """Validate a rule file (default: HUB_RULES_FILE, or the shipped rules) and list its rules."""
+    from hub.rules.loading import load_rules
+
+    for rule in load_rules(path or load_settings().rules_file).rules:
+        state = "" if rule.enabled else " (disabled)"
+        click.echo(f"{rule.id} v{rule.version}{state}: {rule.description}")
 
 
 @cli.command()

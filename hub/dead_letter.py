@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from hub import metrics
 from hub.sink import RecordSink
 from schemas.rejected import RejectedRecord
@@ -39,6 +41,13 @@ async def dead_letter(
         raw=raw_as_text(record.value),
     )
     return await sink.send(dlq_topic, record.key, rejected.model_dump_json().encode())
+
+
+def first_error(category: str, error: ValidationError) -> str:
+    """``"profile_schema: consents.marketing: Input should be a valid boolean"``."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(record)"
+    return f"{category}: {where}: {first['msg']}"
 
 
 def raw_as_text(value: bytes | None) -> str:

@@ -29,6 +29,7 @@ class HubTopics:
     channels: TopicT
     accepted: TopicT
     profiles: TopicT
+    outcomes: TopicT
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
@@ -68,6 +69,7 @@ def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
         channels=raw_topic(app, *(settings.topic(t) for t in topics.CHANNEL_TOPICS.values())),
         accepted=raw_topic(app, settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions),
         profiles=raw_topic(app, settings.topic(topics.CUSTOMERS_PROFILE)),
+        outcomes=raw_topic(app, settings.topic(topics.TRIGGERS_OUTCOMES)),
     )
 
 

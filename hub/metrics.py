@@ -30,6 +30,13 @@ TRIGGERS_PUBLISHED = Counter(
 TRIGGERS_SUPPRESSED = Counter(
     "hub_triggers_suppressed_total", "Triggers a rule proposed and the policy stopped.", ["rule", "policy"]
 )
+DECISIONS = Counter(
+    "hub_decisions_total",
+    "Decisions by rule, outcome and the policy that decided.",
+    ["rule", "outcome", "policy"],
+)
+RULES_RELOADED = Counter("hub_rules_reloads_total", "Rule file reloads, by result.", ["result"])
+OUTCOMES = Counter("hub_trigger_outcomes_total", "Outcomes reported by marketing services.", ["outcome"])
 TRIGGERS_REPUBLISHED = Counter(
     "hub_triggers_republished_total", "Triggers recorded before a crash and published on replay."
 )

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from hub.dead_letter import SourceRecord, dead_letter
+from hub.dead_letter import SourceRecord, dead_letter, first_error
 from hub.sink import RecordSink
 from schemas.profile import CustomerProfile
 
@@ -22,7 +22,5 @@ def is_newer(stored: bytes | None, updated_at: datetime) -> bool:
 async def dead_letter_profile(
     sink: RecordSink, dlq_topic: str, record: SourceRecord, error: ValidationError, now: datetime
 ) -> None:
-    first = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(record)"
-    reason = f"profile_schema: {where}: {first['msg']}"
+    reason = first_error("profile_schema", error)
     await (await dead_letter(sink, dlq_topic, record, category="profile_schema", reason=reason, now=now))

@@ -1,33 +1,44 @@
 """The history stage: record each customer's events, decide, and publish triggers.
 
 For every batch, in one PostgreSQL transaction: store the events (only new ones are
-inserted) and the triggers the new ones cause (the outbox). Then fold the events into
-each customer's hot state, publish the triggers and mark them published. A crash at
-any point replays the batch: stored events are then duplicates that decide nothing
-again, and triggers recorded but not yet published are published from the outbox.
+inserted); decide on the new ones; schedule and cancel checks; fire the checks that the
+batch's event time has made due; store every decision and the triggers to publish (the
+outbox). Then fold the events into each customer's hot state, publish and mark the
+triggers published. A crash at any point replays the batch: stored events are then
+duplicates that decide nothing again, and whatever an earlier owner of the partition
+recorded but did not publish is published now.
 """
 
 import asyncio
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
 from hub import metrics
 from hub.clock import Clock, utc_now
-from hub.core.decide import DecisionConfig, decide
-from hub.core.state import CustomerState
+from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
+from hub.core.money import Rates
+from hub.core.rules.spec import RuleSpec
+from hub.core.state import CustomerState, Sent
 from hub.dead_letter import SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
-from hub.storage.history import HistoryStore, OutboxEntry, ReceivedEvent
+from hub.storage.history import HistoryStore
+from hub.storage.records import OutboxEntry, ReceivedEvent
+from hub.storage.unit_of_work import UnitOfWork
 from schemas import topics
-from schemas.interaction import INTERACTION_ADAPTER
+from schemas.interaction import INTERACTION_ADAPTER, WebApplicationEvent
 from schemas.profile import CustomerProfile
 from schemas.trigger import Trigger
+
+# A check fires once its partition's event time is this far past its due time, so that
+# a follow-up arriving a little late (another channel, a slower system) still counts.
+CHECK_GRACE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,7 @@ class AcceptedRecord:
     topic: str
     partition: int
     offset: int
+    shard: int = 0
     origin: Any = None
 
 
@@ -51,6 +63,7 @@ class StateTable(Protocol):
 
 
 ProfileLookup = Callable[[str], bytes | None]
+RuleSource = Callable[[], list[RuleSpec]]
 
 
 @functools.lru_cache(maxsize=16_384)
@@ -58,6 +71,19 @@ def _parse_profile(raw: bytes) -> CustomerProfile:
     # Profiles change rarely and are read for every batch a customer appears in; the
     # bytes are the cache key, so an updated profile is parsed afresh.
     return CustomerProfile.model_validate_json(raw)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one batch accumulates between the transaction and the publication."""
+
+    states: dict[str, CustomerState] = field(default_factory=dict)
+    shard_of: dict[str, int] = field(default_factory=dict)
+    """Customer -> the internal partition that holds their state."""
+    origin_of: dict[int, Any] = field(default_factory=dict)
+    """Partition -> a consumed record of it, in whose context that partition's state is written."""
+    decided: list[Decided] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
 
 
 class HistoryRecorder:
@@ -68,44 +94,61 @@ class HistoryRecorder:
         sink: RecordSink,
         states: StateTable,
         profiles: ProfileLookup,
+        rules: RuleSource,
         clock: Clock = utc_now,
     ) -> None:
+        self._settings = settings
         self._store = store
         self._sink = sink
         self._states = states
         self._profiles = profiles
+        self._rules = rules
         self._clock = clock
-        self._config = DecisionConfig(
-            settings.rules, settings.tiers, settings.fx_rates, settings.home_currency
-        )
+        self._rates = Rates(settings.fx_rates, settings.home_currency)
         self._care_topic = settings.topic(topics.TRIGGERS_CARE)
         self._sales_topic = settings.topic(topics.TRIGGERS_CROSS_SELL)
         self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
-    async def handle(self, batch: Sequence[AcceptedRecord]) -> None:
-        received, origins = await self._parse(batch)
-        states: dict[str, CustomerState] = {}
+    async def handle(self, records: Sequence[AcceptedRecord]) -> None:
+        received = await self._parse(records)
+        batch = _Batch()
+        for item, origin in received:
+            batch.shard_of[item.event.customer.customer_id or ""] = item.shard
+            batch.origin_of[item.shard] = origin
+        events = [r for r, _ in received]
+        config = DecisionConfig(
+            self._rules(),
+            self._settings.tiers,
+            self._rates,
+            self._settings.policy,
+            ZoneInfo(self._settings.default_time_zone),
+        )
         async with self._store.unit_of_work() as work:
-            new_ids = await work.add_interactions(received)
-            replayed = [r.event.event_id for r in received if r.event.event_id not in new_ids]
-            earlier = await work.triggers_caused_by(replayed)
-            outbox = self._decide_and_apply(received, new_ids, states)
-            await work.add_triggers(outbox)
-        for entry in earlier:
-            # A replay after a crash: the state may not know what these events fired.
-            customer_id = entry.trigger.customer_id
-            if customer_id not in states:
-                states[customer_id] = self._state_of(customer_id)
-            states[customer_id].record_fired(entry.trigger.rule.id, entry.trigger.created_at)
-        for customer_id, state in states.items():
-            self._states.put(customer_id, state.to_bytes(), origins[customer_id])
-        pending = [e for e in earlier if not e.published]
-        metrics.TRIGGERS_REPUBLISHED.inc(len(pending))
-        await self._publish(outbox + pending, received)
+            new_ids = await work.add_interactions(events)
+            leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
+            declined = await work.declined_offers(sorted(batch.shard_of))
+            await self._decide_events(work, events, new_ids, declined, config, batch)
+            await self._fire_due_checks(work, events, declined, config, batch)
+            await work.add_decisions(batch.decided)
+            await work.add_triggers(batch.outbox)
+        for entry in leftovers:
+            # Published by nobody yet: perhaps not in the state either, if its batch
+            # crashed before the state was written.
+            trigger = entry.trigger
+            if trigger.customer_id in batch.shard_of:
+                sent = Sent(
+                    at=trigger.created_at, rule_id=trigger.rule.id, kind=trigger.kind, product=trigger.product
+                )
+                self._state(batch, trigger.customer_id).record_sent(sent)
+        for customer_id, state in batch.states.items():
+            self._states.put(customer_id, state.to_bytes(), batch.origin_of[batch.shard_of[customer_id]])
+        metrics.TRIGGERS_REPUBLISHED.inc(len(leftovers))
+        self._count(batch.decided)
+        await self._publish(leftovers + batch.outbox, events)
 
-    async def _parse(self, batch: Sequence[AcceptedRecord]) -> tuple[list[ReceivedEvent], dict[str, Any]]:
-        received, origins, rejected = [], {}, []
-        for record in batch:
+    async def _parse(self, records: Sequence[AcceptedRecord]) -> list[tuple[ReceivedEvent, Any]]:
+        received, rejected = [], []
+        for record in records:
             try:
                 event = INTERACTION_ADAPTER.validate_json(record.value)
             except ValidationError as exc:
@@ -124,45 +167,77 @@ class HistoryRecorder:
                     )
                 )
                 continue
-            received.append(
-                ReceivedEvent(event, record.received_at, record.topic, record.partition, record.offset)
+            item = ReceivedEvent(
+                event, record.received_at, record.topic, record.partition, record.offset, record.shard
             )
-            assert event.customer.customer_id is not None
-            origins[event.customer.customer_id] = record.origin
+            received.append((item, record.origin))
         await asyncio.gather(*rejected)
-        return received, origins
+        return received
 
-    def _state_of(self, customer_id: str) -> CustomerState:
-        return CustomerState.from_bytes(self._states.get(customer_id))
-
-    def _decide_and_apply(
-        self, received: Sequence[ReceivedEvent], new_ids: set[str], states: dict[str, CustomerState]
-    ) -> list[OutboxEntry]:
-        outbox: list[OutboxEntry] = []
-        profiles: dict[str, CustomerProfile | None] = {}
-        decided: set[str] = set()
-        for item in received:
+    async def _decide_events(
+        self,
+        work: UnitOfWork,
+        events: Sequence[ReceivedEvent],
+        new_ids: set[str],
+        declined: Mapping[str, Mapping[str, datetime]],
+        config: DecisionConfig,
+        batch: _Batch,
+    ) -> None:
+        schedules, cancellations, acquisitions = [], [], []
+        decided_ids: set[str] = set()
+        for item in events:
             event = item.event
             customer_id = event.customer.customer_id
             assert customer_id is not None
-            if customer_id not in states:
-                states[customer_id] = self._state_of(customer_id)
-                profiles[customer_id] = self._profile_of(customer_id)
-            state = states[customer_id]
-            if event.event_id in new_ids and event.event_id not in decided:
-                decided.add(event.event_id)
-                metrics.EVENTS_RECORDED.labels(event.channel).inc()
-                decision = decide(event, state, profiles[customer_id], self._config)
-                for trigger in decision.triggers:
-                    state.record_fired(trigger.rule.id, trigger.created_at)
-                    outbox.append(OutboxEntry(trigger, self._topic_for(trigger), event.event_id))
-                for suppressed in decision.suppressed:
-                    policy = suppressed.policy.partition(":")[0]
-                    metrics.TRIGGERS_SUPPRESSED.labels(suppressed.draft.rule.id, policy).inc()
-            else:
+            state = self._state(batch, customer_id)
+            if event.event_id not in new_ids or event.event_id in decided_ids:
                 metrics.EVENTS_DUPLICATE.labels(event.channel).inc()
+                state.apply(event)
+                continue
+            decided_ids.add(event.event_id)
+            metrics.EVENTS_RECORDED.labels(event.channel).inc()
+            subject = Subject(
+                customer_id, state, self._profile_of(customer_id), declined.get(customer_id, {})
+            )
+            decision = decide(event, subject, config)
+            self._collect(decision, event.event_id, item.shard, batch)
+            schedules += [(check, item.shard) for check in decision.schedules]
+            cancellations += decision.cancellations
+            if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":
+                acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
             state.apply(event)
-        return outbox
+        await work.cancel(cancellations)
+        await work.schedule(schedules)
+        await work.record_acquisitions(acquisitions)
+
+    async def _fire_due_checks(
+        self,
+        work: UnitOfWork,
+        events: Sequence[ReceivedEvent],
+        declined: Mapping[str, Mapping[str, datetime]],
+        config: DecisionConfig,
+        batch: _Batch,
+    ) -> None:
+        watermarks: dict[int, datetime] = {}
+        for item in events:
+            at = item.event.occurred_at - CHECK_GRACE
+            watermarks[item.shard] = max(watermarks.get(item.shard, at), at)
+        for check, shard in await work.due_checks(watermarks):
+            batch.shard_of[check.customer_id] = shard
+            state = self._state(batch, check.customer_id)
+            profile = self._profile_of(check.customer_id)
+            subject = Subject(check.customer_id, state, profile, declined.get(check.customer_id, {}))
+            self._collect(decide_due(check, subject, config), check.check_id, shard, batch)
+
+    def _collect(self, decision: Decision, caused_by: str, shard: int, batch: _Batch) -> None:
+        batch.decided += decision.decided
+        for trigger in decision.triggers:
+            batch.outbox.append(OutboxEntry(trigger, self._topic_for(trigger), caused_by, shard))
+
+    def _state(self, batch: _Batch, customer_id: str) -> CustomerState:
+        if customer_id not in batch.states:
+            batch.states[customer_id] = CustomerState.from_bytes(self._states.get(customer_id))
+        return batch.states[customer_id]
 
     def _profile_of(self, customer_id: str) -> CustomerProfile | None:
         raw = self._profiles(customer_id)
@@ -170,6 +245,12 @@ class HistoryRecorder:
 
     def _topic_for(self, trigger: Trigger) -> str:
         return self._care_topic if trigger.kind == "care" else self._sales_topic
+
+    def _count(self, decided: Sequence[Decided]) -> None:
+        for d in decided:
+            metrics.DECISIONS.labels(d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "").inc()
+            if d.verdict.outcome == "suppressed":
+                metrics.TRIGGERS_SUPPRESSED.labels(d.verdict.draft.rule.id, d.verdict.policy or "").inc()
 
     async def _publish(self, entries: Sequence[OutboxEntry], received: Sequence[ReceivedEvent]) -> None:
         if not entries:

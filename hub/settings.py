@@ -5,10 +5,12 @@ Use :func:`load_settings`, which turns a bad value into one :class:`ConfigError`
 naming the variable, instead of a pydantic traceback.
 """
 
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,13 +37,18 @@ class _Group(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RuleSettings(_Group):
-    """Thresholds of the default rules (domain.md, moments 1 and 6)."""
+class PolicySettings(_Group):
+    """The contact policy (domain.md): caps, quiet hours, control group, declined offers."""
 
-    walk_in_min_usd: Decimal = Field(Decimal("50000"), gt=0)
-    walk_in_cooldown_days: int = Field(30, ge=0)
-    complaint_follow_up_hours: int = Field(24, gt=0)
-    complaint_high_follow_up_hours: int = Field(4, gt=0)
+    sales_per_7_days: int = Field(1, ge=0)
+    sales_per_30_days: int = Field(3, ge=0)
+    care_reason_days: int = Field(7, ge=0)
+    """Each care rule at most once in this many days (a rule's once_per may say longer)."""
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    control_share: float = Field(0.05, ge=0, le=0.5)
+    """Share of customers, by a stable hash of the id, who get no sales triggers."""
+    declined_days: int = Field(90, ge=0)
 
 
 class TierSettings(_Group):
@@ -85,8 +92,21 @@ class Settings(BaseSettings):
 
     home_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
     fx_rates: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_FX_RATES))
-    rules: RuleSettings = Field(default_factory=RuleSettings)
+    rules_file: Path | None = None
+    """A YAML rule file; the default rule set shipped with the hub when unset."""
+    rules_reload_seconds: float = Field(5.0, gt=0)
+    default_time_zone: str = "Asia/Shanghai"
+    policy: PolicySettings = Field(default_factory=PolicySettings)
     tiers: TierSettings = Field(default_factory=TierSettings)
+
+    @field_validator("default_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
 
     @field_validator("fx_rates")
     @classmethod

@@ -1,68 +1,85 @@
-"""The decision: from one new event and what we know of the customer, which triggers go out.
+"""The decision: from one new event (or a check come due), which triggers go out.
 
 This is the function the agents call and the tests exercise; it reads no clock and does
-no I/O, so a replay of the same events gives the same triggers with the same ids.
+no I/O, so a replay of the same events gives the same decisions with the same ids.
 """
 
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from hub.core.drafts import TriggerDraft
-from hub.core.policy import judge
-from hub.core.rules import DEFAULT_RULES, Rule, RuleContext
-from hub.core.state import CustomerState
+from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
+from hub.core.money import Rates
+from hub.core.policy import Customer, Verdict, judge
+from hub.core.rules.engine import Context, evaluate_due, evaluate_event
+from hub.core.rules.spec import RuleSpec
+from hub.core.state import CustomerState, Sent
 from hub.core.tiers import tier_of
-from hub.settings import RuleSettings, TierSettings
+from hub.settings import PolicySettings, TierSettings
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
-from schemas.trigger import ContactChannel, Tier, Trigger
+from schemas.trigger import Tier, Trigger
 
 TRIGGER_ID_NAMESPACE = uuid.UUID("6f1d4c1e-2b7a-5d3e-9a41-7c0e8b5f3a21")
 
 
 @dataclass(frozen=True, slots=True)
 class DecisionConfig:
-    rules: RuleSettings
+    rules: list[RuleSpec]
     tiers: TierSettings
-    rates: Mapping[str, Decimal]
-    home_currency: str
+    rates: Rates
+    policy: PolicySettings
+    default_zone: ZoneInfo
 
 
 @dataclass(frozen=True, slots=True)
-class Suppressed:
-    draft: TriggerDraft
-    policy: str
+class Decided:
+    """One verdict, with the trigger it published or would have published."""
+
+    decision_id: str
+    customer_id: str
+    tier: Tier
+    verdict: Verdict
+    trigger: Trigger | None
 
 
 @dataclass(slots=True)
 class Decision:
-    triggers: list[Trigger] = field(default_factory=list)
-    suppressed: list[Suppressed] = field(default_factory=list)
+    decided: list[Decided] = field(default_factory=list)
+    schedules: list[ScheduledCheck] = field(default_factory=list)
+    cancellations: list[Cancellation] = field(default_factory=list)
+
+    @property
+    def triggers(self) -> list[Trigger]:
+        return [d.trigger for d in self.decided if d.verdict.outcome == "published" and d.trigger is not None]
 
 
-def decide(
-    event: Interaction,
-    state: CustomerState,
-    profile: CustomerProfile | None,
-    config: DecisionConfig,
-    rules: tuple[Rule, ...] = DEFAULT_RULES,
-) -> Decision:
-    """Evaluate ``rules`` for a new ``event`` against the state *before* it is applied."""
-    tier = tier_of(profile, config.tiers, rates=config.rates, home=config.home_currency)
-    context = RuleContext(profile, tier, config.rules, config.rates, config.home_currency)
-    decision = Decision()
-    for rule in rules:
-        draft = rule(event, state, context)
-        if draft is None:
-            continue
-        verdict = judge(draft, state, profile, event.occurred_at)
-        if verdict.channel is None or not verdict.allowed:
-            decision.suppressed.append(Suppressed(draft, verdict.suppressed_by or "channel_consent"))
-            continue
-        decision.triggers.append(make_trigger(draft, event, tier, verdict.channel))
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The customer a decision is about, with what is known of them."""
+
+    customer_id: str
+    state: CustomerState
+    profile: CustomerProfile | None
+    declined: Mapping[str, datetime] = field(default_factory=dict)
+
+
+def decide(event: Interaction, subject: Subject, config: DecisionConfig) -> Decision:
+    """Evaluate the rules for a new ``event`` against the state *before* it is applied."""
+    ctx = _context(subject, config)
+    evaluation = evaluate_event(event, subject.state, config.rules, ctx)
+    decision = _judged(evaluation.drafts, subject, ctx, config)
+    decision.schedules, decision.cancellations = evaluation.schedules, evaluation.cancellations
     return decision
+
+
+def decide_due(check: ScheduledCheck, subject: Subject, config: DecisionConfig) -> Decision:
+    """Decide a check that came due without being answered."""
+    ctx = _context(subject, config)
+    draft = evaluate_due(check, config.rules, ctx)
+    return _judged([draft] if draft is not None else [], subject, ctx, config)
 
 
 def trigger_id(rule_id: str, rule_version: int, customer_id: str, evidence: tuple[str, ...]) -> str:
@@ -71,13 +88,38 @@ def trigger_id(rule_id: str, rule_version: int, customer_id: str, evidence: tupl
     return str(uuid.uuid5(TRIGGER_ID_NAMESPACE, name))
 
 
-def make_trigger(draft: TriggerDraft, event: Interaction, tier: Tier, channel: ContactChannel) -> Trigger:
-    customer_id = event.customer.customer_id
-    assert customer_id is not None, "validation rejects events without a customer_id"
-    # Event time, not arrival time: a replay must produce the very same trigger.
-    created_at = event.occurred_at
+def _context(subject: Subject, config: DecisionConfig) -> Context:
+    tier = tier_of(subject.profile, config.tiers, rates=config.rates)
+    zone = config.default_zone
+    if subject.profile is not None and subject.profile.time_zone:
+        zone = ZoneInfo(subject.profile.time_zone)
+    return Context(subject.customer_id, subject.profile, tier, config.rates, zone)
+
+
+def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: DecisionConfig) -> Decision:
+    customer = Customer(subject.customer_id, subject.profile, subject.state, subject.declined, ctx.time_zone)
+    decision = Decision()
+    for verdict in judge(drafts, customer, config.policy):
+        draft = verdict.draft
+        decision_id = trigger_id(draft.rule.id, draft.rule.version, subject.customer_id, draft.evidence)
+        trigger = None
+        if verdict.channel is not None:
+            trigger = _trigger(decision_id, draft, subject.customer_id, ctx.tier, verdict)
+        if verdict.outcome != "suppressed":
+            subject.state.record_sent(
+                Sent(at=draft.at, rule_id=draft.rule.id, kind=draft.kind, product=draft.product)
+            )
+        decision.decided.append(Decided(decision_id, subject.customer_id, ctx.tier, verdict, trigger))
+    return decision
+
+
+def _trigger(
+    decision_id: str, draft: TriggerDraft, customer_id: str, tier: Tier, verdict: Verdict
+) -> Trigger:
+    assert verdict.channel is not None
+    not_before = verdict.not_before or draft.at
     return Trigger(
-        trigger_id=trigger_id(draft.rule.id, draft.rule.version, customer_id, draft.evidence),
+        trigger_id=decision_id,
         kind=draft.kind,
         customer_id=customer_id,
         rule=draft.rule,
@@ -87,8 +129,9 @@ def make_trigger(draft: TriggerDraft, event: Interaction, tier: Tier, channel: C
         evidence=list(draft.evidence),
         tier=tier,
         priority=draft.priority,
-        recommended_channel=channel,
-        created_at=created_at,
-        not_before=created_at,
-        expires_at=created_at + draft.valid_for,
+        recommended_channel=verdict.channel,
+        # Event time, not arrival time: a replay must produce the very same trigger.
+        created_at=draft.at,
+        not_before=not_before,
+        expires_at=not_before + draft.valid_for,
     )

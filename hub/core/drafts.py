@@ -1,7 +1,8 @@
-"""What a rule proposes before the contact policy has its say."""
+"""What a rule proposes, and what it asks to check later, before the policy has its say."""
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from schemas.trigger import ContactChannel, RuleRef, TriggerKind
 
@@ -17,6 +18,31 @@ class TriggerDraft:
     priority: int
     channels: tuple[ContactChannel, ...]
     """Recommended channels in order of preference; the first consented one is used."""
+    at: datetime
+    """Event time of the decision: the event's ``occurred_at`` or a scheduled check's due time."""
     valid_for: timedelta
-    cooldown: timedelta | None = None
-    """No second trigger of this rule for the customer within this event time."""
+    once_per: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledCheck:
+    """A rule's question for later, e.g. "was the application submitted within 24 hours?"."""
+
+    check_id: str
+    customer_id: str
+    rule: RuleRef
+    due_at: datetime
+    correlation: str | None
+    evidence: tuple[str, ...]
+    context: dict[str, Any] = field(default_factory=dict)
+    """What the reason text and the product need when the check fires."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """A follow-up event that answers pending checks of ``rule_id`` before they are due."""
+
+    customer_id: str
+    rule_id: str
+    correlation: str | None
+    at: datetime

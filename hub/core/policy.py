@@ -1,47 +1,112 @@
-"""The contact policy: may a proposed trigger go out, and through which channel?
+"""The contact policy: which proposed triggers go out, through which channel, and when.
 
-This issue covers consent, consented channels, care-first while a complaint is open and
-a per-rule cooldown; frequency caps, quiet hours, arbitration and the control group
-extend it later.
+Applied to the drafts of one moment (an event, or a check come due) for one customer,
+in this order: consent and care-first, declined offers, repeat and frequency caps, a
+consented channel; then arbitration among the sales drafts left; then the control
+group; then quiet hours. Every draft gets a verdict that says which policy decided.
 """
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from hub.core.drafts import TriggerDraft
 from hub.core.state import CustomerState
+from hub.settings import PolicySettings
 from schemas.profile import CustomerProfile
 from schemas.trigger import SALES_KINDS, ContactChannel
+
+Outcome = Literal["published", "suppressed", "held_out"]
+SALES = frozenset(SALES_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    channel: ContactChannel | None
-    suppressed_by: str | None = None
+    draft: TriggerDraft
+    outcome: Outcome
+    policy: str | None = None
+    """The policy that suppressed or held it out: consent, complaint_open, declined, ..."""
+    detail: str = ""
+    channel: ContactChannel | None = None
+    not_before: datetime | None = None
 
-    @property
-    def allowed(self) -> bool:
-        return self.suppressed_by is None
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    customer_id: str
+    profile: CustomerProfile | None
+    state: CustomerState
+    declined: Mapping[str, datetime]
+    """Product -> until when a declined offer of it is not repeated."""
+    zone: ZoneInfo
 
 
-def judge(
-    draft: TriggerDraft, state: CustomerState, profile: CustomerProfile | None, event_time: datetime
-) -> Verdict:
-    """Apply the policy to ``draft``; the verdict names the policy that stopped it, if any."""
-    sales = draft.kind in SALES_KINDS
-    if sales and profile is None:
-        return Verdict(None, "no_profile: consent is unknown without a customer profile")
-    if sales and profile is not None and not profile.consents.marketing:
-        return Verdict(None, "consent: the customer has not consented to marketing")
-    if sales and state.open_complaints:
-        return Verdict(None, "complaint_open: care first while a complaint is open")
-    last = state.last_fired.get(draft.rule.id)
-    if draft.cooldown is not None and last is not None and event_time < last + draft.cooldown:
-        return Verdict(None, f"cooldown: {draft.rule.id} fired for this customer at {last.isoformat()}")
-    channel = first_consented_channel(draft.channels, profile)
-    if channel is None:
-        return Verdict(None, "channel_consent: no recommended channel is consented to")
-    return Verdict(channel)
+def judge(drafts: list[TriggerDraft], customer: Customer, settings: PolicySettings) -> list[Verdict]:
+    verdicts: list[Verdict] = []
+    candidates: list[tuple[TriggerDraft, ContactChannel]] = []
+    for draft in drafts:
+        stopped = _stopped(draft, customer, settings)
+        if stopped is not None:
+            verdicts.append(Verdict(draft, "suppressed", *stopped))
+            continue
+        channel = first_consented_channel(draft.channels, customer.profile)
+        if channel is None:
+            verdicts.append(
+                Verdict(draft, "suppressed", "channel_consent", "no recommended channel is consented to")
+            )
+            continue
+        candidates.append((draft, channel))
+    sales = sorted(
+        (c for c in candidates if c[0].kind in SALES), key=lambda c: (-c[0].priority, c[0].rule.id)
+    )
+    for draft, _ in sales[1:]:
+        winner = sales[0][0]
+        detail = f"{winner.rule.id} (priority {winner.priority}) outranks it for this moment"
+        verdicts.append(Verdict(draft, "suppressed", "arbitration", detail))
+    for draft, channel in [c for c in candidates if c[0].kind not in SALES] + sales[:1]:
+        not_before = quiet_hours_end(draft.at, channel, customer.zone, settings)
+        if draft.kind in SALES and in_control_group(customer.customer_id, settings.control_share):
+            verdicts.append(
+                Verdict(
+                    draft,
+                    "held_out",
+                    "control_group",
+                    "customer is in the control group",
+                    channel,
+                    not_before,
+                )
+            )
+        else:
+            verdicts.append(Verdict(draft, "published", None, "", channel, not_before))
+    return verdicts
+
+
+def _stopped(draft: TriggerDraft, customer: Customer, settings: PolicySettings) -> tuple[str, str] | None:
+    """The policy and its reason if ``draft`` may not go out, else None."""
+    profile, state, at = customer.profile, customer.state, draft.at
+    if draft.kind in SALES:
+        if profile is None:
+            return "consent", "no profile, so no known consent to marketing"
+        if not profile.consents.marketing:
+            return "consent", "the customer has not consented to marketing"
+        if state.open_complaints:
+            return "complaint_open", f"care first: complaint {state.open_complaints[0]} is open"
+        until = customer.declined.get(draft.product or "", at)
+        if until > at:
+            return "declined", f"{draft.product} was declined; not offered again before {until:%Y-%m-%d}"
+    if draft.once_per is not None and state.sent_since(at - draft.once_per, rule_id=draft.rule.id):
+        return "once_per", f"{draft.rule.id} already fired within {draft.once_per.days} days"
+    if draft.kind in SALES:
+        if state.sent_since(at - timedelta(days=7), kinds=SALES) >= settings.sales_per_7_days:
+            return "frequency_cap", f"at most {settings.sales_per_7_days} sales trigger(s) in 7 days"
+        if state.sent_since(at - timedelta(days=30), kinds=SALES) >= settings.sales_per_30_days:
+            return "frequency_cap", f"at most {settings.sales_per_30_days} sales triggers in 30 days"
+    elif state.sent_since(at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id):
+        return "frequency_cap", f"{draft.rule.id} at most once in {settings.care_reason_days} days"
+    return None
 
 
 def first_consented_channel(
@@ -58,3 +123,29 @@ def first_consented_channel(
         if getattr(profile.consents, channel):
             return channel
     return None
+
+
+def quiet_hours_end(
+    at: datetime, channel: ContactChannel, zone: ZoneInfo, settings: PolicySettings
+) -> datetime:
+    """``at``, or the end of quiet hours when a call would fall inside them (local time)."""
+    if channel != "phone":
+        return at
+    local = at.astimezone(zone)
+    start, end = settings.quiet_start, settings.quiet_end
+    if not _within(local.time(), start, end):
+        return at
+    day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def _within(moment: time, start: time, end: time) -> bool:
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def in_control_group(customer_id: str, share: float) -> bool:
+    """A stable choice: the same customer is in or out on every worker and every run."""
+    digest = hashlib.sha256(f"control-group:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < share

@@ -16,6 +16,7 @@ from schemas.interaction import Interaction, PhoneComplaintEvent, PhoneComplaint
 
 RECENT_LIMIT = 50
 COMPLAINT_MEMORY = timedelta(days=365)
+SENT_MEMORY = timedelta(days=400)  # long enough for once-a-year rules
 
 
 class HistoryEntry(BaseModel):
@@ -36,14 +37,36 @@ class ComplaintTimes(BaseModel):
         return self.opened is not None and (self.resolved is None or self.resolved < self.opened)
 
 
+class Mark(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    event_id: str
+
+
+class Sent(BaseModel):
+    """A decision that counted against the contact policy: published, or held out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    rule_id: str
+    kind: str
+    product: str | None = None
+
+
 class CustomerState(BaseModel):
     """Recent contact history across channels, complaints and what already fired."""
 
     recent: list[HistoryEntry] = Field(default_factory=list)
     """Newest last, in event-time order, at most ``RECENT_LIMIT`` entries."""
     complaints: dict[str, ComplaintTimes] = Field(default_factory=dict)
-    last_fired: dict[str, datetime] = Field(default_factory=dict)
-    """Rule id -> event time of the last trigger it published for this customer."""
+    counters: dict[str, list[Mark]] = Field(default_factory=dict)
+    """Rule id -> the events it counts, within its window."""
+    sent: list[Sent] = Field(default_factory=list)
+    """Triggers that counted against the policy, oldest first, for ``SENT_MEMORY``."""
+    annual_scheduled: dict[str, int] = Field(default_factory=dict)
+    """Rule id -> the year of the last annual check scheduled (the birthday)."""
 
     @classmethod
     def from_bytes(cls, raw: bytes | None) -> Self:
@@ -74,8 +97,33 @@ class CustomerState(BaseModel):
         self._forget_old_complaints(event.occurred_at)
         return True
 
-    def record_fired(self, rule_id: str, at: datetime) -> None:
-        self.last_fired[rule_id] = _latest(self.last_fired.get(rule_id), at)
+    def count(self, rule_id: str, event_id: str, at: datetime, within: timedelta) -> list[str]:
+        """Count the event for ``rule_id`` (once) and return the ids counted in ``(at - within, at]``."""
+        marks = self.counters.setdefault(rule_id, [])
+        if all(mark.event_id != event_id for mark in marks):
+            marks.append(Mark(at=at, event_id=event_id))
+            marks.sort(key=lambda mark: mark.at)
+        horizon = max(mark.at for mark in marks) - within
+        marks[:] = [mark for mark in marks if mark.at > horizon]
+        return [mark.event_id for mark in marks if at - within < mark.at <= at]
+
+    def record_sent(self, sent: Sent) -> None:
+        if sent not in self.sent:
+            self.sent.append(sent)
+            self.sent.sort(key=lambda item: item.at)
+        horizon = self.sent[-1].at - SENT_MEMORY
+        self.sent[:] = [item for item in self.sent if item.at > horizon]
+
+    def sent_since(
+        self, since: datetime, *, rule_id: str | None = None, kinds: frozenset[str] | None = None
+    ) -> int:
+        return sum(
+            1
+            for item in self.sent
+            if item.at > since
+            and (rule_id is None or item.rule_id == rule_id)
+            and (kinds is None or item.kind in kinds)
+        )
 
     def _remember(self, event: Interaction) -> None:
         entry = HistoryEntry(

@@ -1,9 +1,6 @@
 """Customer tiers by value contribution (domain.md, "layered service")."""
 
-from collections.abc import Mapping
-from decimal import Decimal
-
-from hub.core.money import UnknownCurrency, convert
+from hub.core.money import Rates, UnknownCurrency, convert
 from hub.settings import TierSettings
 from schemas.profile import CustomerProfile
 from schemas.trigger import Tier
@@ -13,15 +10,14 @@ def tier_of(
     profile: CustomerProfile | None,
     thresholds: TierSettings,
     *,
-    rates: Mapping[str, Decimal],
-    home: str,
+    rates: Rates,
 ) -> Tier:
     """The tier of a customer; unknown customers and profiles without AUM are ``mass``."""
     if profile is None or profile.assets_under_management is None:
         return "mass"
     aum = profile.assets_under_management
     try:
-        value = convert(aum.amount, aum.currency, home, rates=rates, home=home)
+        value = convert(aum.amount, aum.currency, rates.home, rates=rates)
     except UnknownCurrency:
         return "mass"
     if value >= thresholds.private:

@@ -1,8 +1,4 @@
-"""The contact history and trigger outbox in PostgreSQL.
-
-Writes are batched: one statement per batch, never a round trip per event. Inserting
-an event that is already stored does nothing, so replaying a topic adds no row; the ids
-that were new come back, which is how the agents tell a first delivery from a replay.
+"""The PostgreSQL store: a connection pool, the batch transaction and the reads.
 
 Usage::
 
@@ -10,127 +6,24 @@ Usage::
     async with store.unit_of_work() as work:
         new_ids = await work.add_interactions(events)
         ...
-        await work.add_triggers(outbox)
-    await store.mark_published([t.trigger.trigger_id for t in outbox])
+    await store.mark_published(trigger_ids)
 """
 
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from hub import metrics
-from hub.core.pii import masked_identifiers
 from hub.errors import StoreUnavailable
 from hub.storage.errors import converted
-from schemas.interaction import Interaction
-from schemas.trigger import Trigger
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedEvent:
-    """A validated interaction with where and when the hub received it."""
-
-    event: Interaction
-    received_at: datetime
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    trigger: Trigger
-    topic: str
-    caused_by: str
-    published: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    event_id: str
-    channel: str
-    type: str
-    occurred_at: datetime
-    source: dict[str, Any]
-    payload: dict[str, Any]
-    identifiers: dict[str, Any]
-
-
-class UnitOfWork:
-    """Statements of one transaction; created by :meth:`HistoryStore.unit_of_work`."""
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._connection = connection
-
-    async def add_interactions(self, received: Sequence[ReceivedEvent]) -> set[str]:
-        """Store the events not stored before; return the ids of those that were new."""
-        if not received:
-            return set()
-        columns: list[list[Any]] = [[] for _ in range(12)]
-        for item in received:
-            event = item.event
-            values = (
-                event.event_id,
-                event.customer.customer_id,
-                event.channel,
-                event.type,
-                event.occurred_at,
-                item.received_at,
-                event.source.model_dump_json(exclude_none=True),
-                event.payload.model_dump_json(),
-                json.dumps(masked_identifiers(event.customer)),
-                item.topic,
-                item.partition,
-                item.offset,
-            )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-        with metrics.DB_WRITE_SECONDS.labels("interactions").time(), converted("storing interactions"):
-            rows = await self._connection.fetch(_INSERT_INTERACTIONS, *columns)
-        metrics.DB_BATCH_SIZE.labels("interactions").observe(len(received))
-        return {row["event_id"] for row in rows}
-
-    async def triggers_caused_by(self, event_ids: Sequence[str]) -> list[OutboxEntry]:
-        """Triggers recorded earlier for these events (a replay after a crash)."""
-        if not event_ids:
-            return []
-        with converted("reading the trigger outbox"):
-            rows = await self._connection.fetch(_SELECT_CAUSED_BY, list(event_ids))
-        return [
-            OutboxEntry(
-                Trigger.model_validate_json(row["body"]),
-                row["topic"],
-                row["caused_by"],
-                published=row["published_at"] is not None,
-            )
-            for row in rows
-        ]
-
-    async def add_triggers(self, entries: Sequence[OutboxEntry]) -> None:
-        if not entries:
-            return
-        records = [
-            (
-                e.trigger.trigger_id,
-                e.trigger.customer_id,
-                e.trigger.kind,
-                e.trigger.rule.id,
-                e.trigger.rule.version,
-                e.caused_by,
-                e.topic,
-                e.trigger.model_dump_json(),
-                e.trigger.created_at,
-            )
-            for e in entries
-        ]
-        with metrics.DB_WRITE_SECONDS.labels("triggers").time(), converted("storing triggers"):
-            await self._connection.executemany(_INSERT_TRIGGER, records)
-        metrics.DB_BATCH_SIZE.labels("triggers").observe(len(entries))
+from hub.storage.migrations import available_migrations
+from hub.storage.records import DecisionRow, HistoryRow
+from hub.storage.unit_of_work import UnitOfWork
+from schemas.trigger import TriggerOutcome
 
 
 class HistoryStore:
@@ -156,8 +49,6 @@ class HistoryStore:
 
     async def is_migrated(self) -> bool:
         """True when every migration shipped with this version has been applied."""
-        from hub.storage.migrations import available_migrations
-
         with converted("reading the schema version"):
             exists = await self._pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
             applied = (
@@ -182,6 +73,29 @@ class HistoryStore:
         with converted("marking triggers published"):
             await self._pool.execute(_MARK_PUBLISHED, list(trigger_ids))
 
+    async def record_outcome(self, outcome: TriggerOutcome, *, declined_for: timedelta) -> bool:
+        """Store an outcome once; a decline blocks the product for the customer. False if unknown."""
+        with converted("storing an outcome"):
+            async with self._pool.acquire() as connection, connection.transaction():
+                product = await connection.fetchval(_PRODUCT_OF_DECISION, outcome.trigger_id)
+                await connection.execute(
+                    _INSERT_OUTCOME, outcome.trigger_id, outcome.outcome, outcome.customer_id, outcome.at
+                )
+                if outcome.outcome == "declined" and product is not None:
+                    until = outcome.at + declined_for
+                    await connection.execute(_UPSERT_DECLINED, outcome.customer_id, product, until)
+                if outcome.outcome == "accepted" and product is not None:
+                    await connection.execute(
+                        _INSERT_ACQUISITION, outcome.customer_id, product, outcome.at, "accepted"
+                    )
+        return product is not None
+
+    async def record_products(self, customer_id: str, products: Sequence[str], at: datetime) -> None:
+        with converted("recording products held"):
+            await self._pool.executemany(
+                _INSERT_ACQUISITION, [(customer_id, product, at, "profile") for product in products]
+            )
+
     async def history(self, customer_id: str, *, limit: int = 100) -> list[HistoryRow]:
         """The customer's interactions across channels, newest first (event time)."""
         with converted("reading the contact history"):
@@ -199,47 +113,23 @@ class HistoryStore:
             for row in rows
         ]
 
-    async def triggers_for(self, customer_id: str, *, limit: int = 100) -> list[OutboxEntry]:
-        with converted("reading triggers"):
-            rows = await self._pool.fetch(_SELECT_TRIGGERS_FOR, customer_id, limit)
-        return [
-            OutboxEntry(
-                Trigger.model_validate_json(r["body"]),
-                r["topic"],
-                r["caused_by"],
-                r["published_at"] is not None,
-            )
-            for r in rows
-        ]
+    async def decisions(self, customer_id: str, *, limit: int = 100) -> list[DecisionRow]:
+        """Every decision about the customer, newest first, with the outcomes reported."""
+        with converted("reading decisions"):
+            rows = await self._pool.fetch(_SELECT_DECISIONS, customer_id, limit)
+        return [DecisionRow(**dict(row)) for row in rows]
+
+    async def report(self) -> list[dict[str, Any]]:
+        """Per rule: decisions by outcome and policy, outcomes, and conversion by group."""
+        with converted("building the report"):
+            rows = await self._pool.fetch(_REPORT)
+        return [dict(row) for row in rows]
 
 
 def _where(url: str) -> str:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
 
-
-_INSERT_INTERACTIONS = """
-INSERT INTO interactions (event_id, customer_id, channel, type, occurred_at, received_at,
-                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                     $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[],
-                     $11::integer[], $12::bigint[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-"""
-
-_INSERT_TRIGGER = """
-INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caused_by, topic, body,
-                      created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
-ON CONFLICT (trigger_id) DO NOTHING
-"""
-
-_SELECT_CAUSED_BY = """
-SELECT body::text AS body, topic, caused_by, published_at FROM triggers WHERE caused_by = ANY($1::text[])
-"""
 
 _MARK_PUBLISHED = """
 UPDATE triggers SET published_at = now() WHERE trigger_id = ANY($1::text[]) AND published_at IS NULL
@@ -252,7 +142,56 @@ FROM interactions WHERE customer_id = $1
 ORDER BY occurred_at DESC, event_id DESC LIMIT $2
 """
 
-_SELECT_TRIGGERS_FOR = """
-SELECT body::text AS body, topic, caused_by, published_at FROM triggers
-WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2
+_SELECT_DECISIONS = """
+SELECT d.decision_id, d.rule_id, d.rule_version, d.kind, d.product, d.tier, d.outcome, d.policy, d.detail,
+       d.reason, d.evidence, d.channel, d.decided_at,
+       coalesce(array_agg(o.outcome ORDER BY o.at) FILTER (WHERE o.outcome IS NOT NULL), '{}') AS outcomes
+FROM decisions d LEFT JOIN outcomes o ON o.trigger_id = d.decision_id
+WHERE d.customer_id = $1
+GROUP BY d.decision_id ORDER BY d.decided_at DESC, d.decision_id LIMIT $2
+"""
+
+_PRODUCT_OF_DECISION = "SELECT product FROM decisions WHERE decision_id = $1"
+
+_INSERT_OUTCOME = """
+INSERT INTO outcomes (trigger_id, outcome, customer_id, at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (trigger_id, outcome) DO NOTHING
+"""
+
+_UPSERT_DECLINED = """
+INSERT INTO declined_offers (customer_id, product, until) VALUES ($1, $2, $3)
+ON CONFLICT (customer_id, product) DO UPDATE SET until = greatest(declined_offers.until, excluded.until)
+"""
+
+_INSERT_ACQUISITION = """
+INSERT INTO customer_products (customer_id, product, acquired_at, source) VALUES ($1, $2, $3, $4)
+ON CONFLICT (customer_id, product) DO NOTHING
+"""
+
+# A decision converts when its customer came to hold its product after it was decided:
+# by accepting the offer, by a later event, or as a later profile shows. The same test
+# for the published and the held-out group makes their rates comparable.
+_REPORT = """
+WITH judged AS (
+    SELECT d.*, EXISTS (
+        SELECT 1 FROM customer_products p
+        WHERE p.customer_id = d.customer_id AND p.product = d.product AND p.acquired_at > d.decided_at
+    ) AS converted
+    FROM decisions d
+)
+SELECT rule_id,
+       count(*) AS decisions,
+       count(*) FILTER (WHERE outcome = 'published') AS published,
+       count(*) FILTER (WHERE outcome = 'held_out') AS held_out,
+       count(*) FILTER (WHERE outcome = 'suppressed') AS suppressed,
+       coalesce(jsonb_object_agg(policy, n)
+                FILTER (WHERE policy IS NOT NULL AND outcome = 'suppressed'), '{}')::text AS suppressed_by,
+       (SELECT count(*) FROM outcomes o JOIN decisions x ON x.decision_id = o.trigger_id
+        WHERE x.rule_id = j.rule_id AND o.outcome = 'accepted') AS accepted,
+       (SELECT count(*) FROM outcomes o JOIN decisions x ON x.decision_id = o.trigger_id
+        WHERE x.rule_id = j.rule_id AND o.outcome = 'declined') AS declined,
+       count(*) FILTER (WHERE outcome = 'published' AND converted) AS converted_published,
+       count(*) FILTER (WHERE outcome = 'held_out' AND converted) AS converted_held_out
+FROM (SELECT judged.*, count(*) OVER (PARTITION BY rule_id, policy) AS n FROM judged) j
+GROUP BY rule_id ORDER BY rule_id
 """

@@ -28,9 +28,10 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("config",), {"HUB_PARTITIONS": "many"}, "HUB_PARTITIONS: Input should be a valid integer"),
         (
             ("config",),
-            {"HUB_RULES__WALK_IN_MIN_USD": "-5"},
-            "HUB_RULES__WALK_IN_MIN_USD: Input should be greater",
+            {"HUB_POLICY__CONTROL_SHARE": "0.9"},
+            "HUB_POLICY__CONTROL_SHARE: Input should be less",
         ),
+        (("rules",), {"HUB_RULES_FILE": "/nonexistent/rules.yaml"}, "HUB_RULES_FILE=/nonexistent/rules.yaml"),
     ],
 )
 def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, str], names: str) -> None:

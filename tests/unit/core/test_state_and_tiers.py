@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.core.money import UnknownCurrency, convert
+from hub.core.money import Rates, UnknownCurrency, convert
 from hub.core.pii import mask, masked_identifiers
 from hub.core.state import RECENT_LIMIT, CustomerState
 from hub.core.tiers import tier_of
@@ -11,6 +11,8 @@ from hub.settings import DEFAULT_FX_RATES, TierSettings
 from schemas.interaction import INTERACTION_ADAPTER, CustomerRef
 from schemas.profile import CustomerProfile
 from tests.factories import NOW, envelope, profile, raw
+
+RATES = Rates(DEFAULT_FX_RATES, "CNY")
 
 
 def event(event_id: str, minutes: int = 0, channel: str = "teller", type_: str = "deposit"):  # type: ignore[no-untyped-def]
@@ -80,20 +82,20 @@ def test_replaying_an_event_older_than_the_window_changes_nothing() -> None:
 def test_tiers_follow_aum_thresholds(aum: str | None, tier: str) -> None:
     money = {"amount": aum, "currency": "CNY"} if aum else None
     who = CustomerProfile.model_validate(profile(assets_under_management=money))
-    assert tier_of(who, TierSettings(), rates=DEFAULT_FX_RATES, home="CNY") == tier
+    assert tier_of(who, TierSettings(), rates=RATES) == tier
 
 
 def test_aum_in_foreign_currency_is_converted_before_tiering() -> None:
     who = CustomerProfile.model_validate(
         profile(assets_under_management={"amount": "80000", "currency": "USD"})
     )
-    assert tier_of(who, TierSettings(), rates=DEFAULT_FX_RATES, home="CNY") == "wealth"
+    assert tier_of(who, TierSettings(), rates=RATES) == "wealth"
 
 
 def test_conversion_goes_through_the_home_currency() -> None:
-    assert convert(Decimal("710"), "CNY", "USD", rates=DEFAULT_FX_RATES, home="CNY") == Decimal("100")
+    assert convert(Decimal("710"), "CNY", "USD", rates=RATES) == Decimal("100")
     with pytest.raises(UnknownCurrency):
-        convert(Decimal("1"), "XAU", "USD", rates=DEFAULT_FX_RATES, home="CNY")
+        convert(Decimal("1"), "XAU", "USD", rates=RATES)
 
 
 def test_card_and_phone_numbers_are_masked_for_storage() -> None:

@@ -1,0 +1,45 @@
+"""The outcome agent: marketing's feedback on triggers into the decision log."""
+
+from datetime import timedelta
+from functools import partial
+
+import faust
+from faust.types import StreamT, TopicT
+from pydantic import ValidationError
+
+from hub import metrics
+from hub.clock import utc_now
+from hub.dead_letter import SourceRecord, dead_letter, first_error
+from hub.kafka_app import AGENT_SUPERVISOR
+from hub.runtime import Runtime, retrying
+from hub.sink import FaustProducerSink
+from schemas import topics
+from schemas.trigger import TriggerOutcome
+
+
+def register_outcomes(app: faust.App, runtime: Runtime, outcomes_topic: TopicT) -> None:
+    settings = runtime.settings
+    sink = FaustProducerSink(app)
+    dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
+    declined_for = timedelta(days=settings.policy.declined_days)
+
+    @app.agent(outcomes_topic, name="outcomes", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
+    async def outcomes(stream: StreamT[bytes]) -> None:
+        store = await runtime.store()
+        async for event in stream.events():
+            message = event.message
+            try:
+                outcome = TriggerOutcome.model_validate_json(message.value or b"")
+            except ValidationError as exc:
+                record = SourceRecord(
+                    message.topic, message.partition, message.offset, message.key, message.value
+                )
+                reason = first_error("outcome_schema", exc)
+                ack = await dead_letter(
+                    sink, dlq_topic, record, category="outcome_schema", reason=reason, now=utc_now()
+                )
+                await ack
+                continue
+            record_it = partial(store.record_outcome, outcome, declined_for=declined_for)
+            await retrying(record_it, "storing an outcome")
+            metrics.OUTCOMES.labels(outcome.outcome).inc()

@@ -1,0 +1,1 @@
+"""Declarative rules: their file format (``spec``) and their evaluation (``engine``)."""

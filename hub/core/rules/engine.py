@@ -1,0 +1,236 @@
+"""Evaluating the rule set for one event, or for checks that have come due.
+
+Pure: the customer's state, profile and the rules go in; drafts of triggers, checks to
+schedule and checks to cancel come out. The state's counters are updated in place so
+that counting is exactly once per event.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
+from hub.core.money import Rates, UnknownCurrency, convert
+from hub.core.rules.matching import event_money, matches, payload_value, profile_holds
+from hub.core.rules.spec import RuleSpec, TriggerSpec
+from hub.core.state import CustomerState
+from schemas.interaction import Interaction
+from schemas.profile import CustomerProfile
+from schemas.trigger import RuleRef, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    customer_id: str
+    profile: CustomerProfile | None
+    tier: Tier
+    rates: Rates
+    time_zone: ZoneInfo
+
+
+@dataclass(slots=True)
+class Evaluation:
+    drafts: list[TriggerDraft] = field(default_factory=list)
+    schedules: list[ScheduledCheck] = field(default_factory=list)
+    cancellations: list[Cancellation] = field(default_factory=list)
+
+
+def evaluate_event(
+    event: Interaction, state: CustomerState, rules: list[RuleSpec], ctx: Context
+) -> Evaluation:
+    """What ``event`` (new to the hub) makes the rules propose, given the state before it."""
+    out = Evaluation()
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        when = rule.when
+        if when.annual is not None:
+            _schedule_annual(rule, event.occurred_at, state, ctx, out)
+            continue
+        if when.absent is not None and matches(when.absent.match, event, ctx.rates):
+            correlation = _correlation(event, when.absent.correlate)
+            out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
+        assert when.event is not None
+        if not matches(when.event, event, ctx.rates):
+            continue
+        count, evidence = 1, tuple[str, ...]((event.event_id,))
+        if when.count is not None:
+            window = state.count(rule.id, event.event_id, event.occurred_at, when.count.within)
+            count, evidence = len(window), tuple(window)
+            if count < when.count.at_least:
+                continue
+        if not profile_holds(when.profile, ctx.profile, ctx.tier):
+            continue
+        facts = _facts(event, ctx.rates, count)
+        if when.absent is not None:
+            due = event.occurred_at + when.absent.within
+            correlation = _correlation(event, when.absent.correlate)
+            out.schedules.append(_check(rule, ctx, due, correlation, evidence, facts))
+        elif when.at is not None:
+            maturity_check = _due_at(event, rule, ctx)
+            if maturity_check is not None:
+                out.schedules.append(_check(rule, ctx, maturity_check, None, evidence, facts))
+        else:
+            out.drafts.append(_draft(rule, ctx, event.occurred_at, evidence, facts, event))
+    return out
+
+
+def evaluate_due(check: ScheduledCheck, rules: list[RuleSpec], ctx: Context) -> TriggerDraft | None:
+    """The trigger a check proposes when it comes due unanswered (None: rule gone or disabled)."""
+    rule = next((r for r in rules if r.id == check.rule.id and r.enabled), None)
+    if rule is None:
+        return None
+    if rule.when.annual is not None and (ctx.profile is None or ctx.profile.birth_date is None):
+        return None
+    return _draft(rule, ctx, check.due_at, check.evidence, check.context, None, version=check.rule.version)
+
+
+# --- building blocks ------------------------------------------------------------------
+
+
+def _draft(
+    rule: RuleSpec,
+    ctx: Context,
+    at: datetime,
+    evidence: tuple[str, ...],
+    facts: dict[str, Any],
+    event: Interaction | None,
+    version: int | None = None,
+) -> TriggerDraft:
+    spec = rule.trigger
+    priority, valid_for = spec.priority, spec.valid_for
+    if event is not None:
+        for override in spec.overrides:
+            if matches(override.when, event, ctx.rates):
+                priority = override.priority if override.priority is not None else priority
+                valid_for = override.valid_for or valid_for
+    product = _product(spec, facts)
+    return TriggerDraft(
+        rule=RuleRef(id=rule.id, version=version or rule.version),
+        kind=spec.kind,
+        action=spec.action,
+        product=product,
+        reason=render(spec.reason, {**facts, "product": _words(product or "")}),
+        evidence=evidence,
+        priority=priority,
+        channels=tuple(spec.channels_for(ctx.tier)),
+        at=at,
+        valid_for=valid_for,
+        once_per=spec.once_per,
+    )
+
+
+def _check(
+    rule: RuleSpec,
+    ctx: Context,
+    due: datetime,
+    correlation: str | None,
+    evidence: tuple[str, ...],
+    facts: dict[str, Any],
+) -> ScheduledCheck:
+    key = correlation or ",".join(evidence)
+    return ScheduledCheck(
+        check_id=f"{rule.id}/{ctx.customer_id}/{key}",
+        customer_id=ctx.customer_id,
+        rule=RuleRef(id=rule.id, version=rule.version),
+        due_at=due,
+        correlation=correlation,
+        evidence=evidence,
+        context=facts,
+    )
+
+
+def _schedule_annual(
+    rule: RuleSpec, now: datetime, state: CustomerState, ctx: Context, out: Evaluation
+) -> None:
+    assert rule.when.annual is not None
+    if ctx.profile is None or ctx.profile.birth_date is None:
+        return
+    due = next_anniversary(ctx.profile.birth_date, now, rule.when.annual.local_time, ctx.time_zone)
+    if state.annual_scheduled.get(rule.id) == due.year:
+        return
+    state.annual_scheduled[rule.id] = due.year
+    out.schedules.append(
+        ScheduledCheck(
+            check_id=f"{rule.id}/{ctx.customer_id}/{due.year}",
+            customer_id=ctx.customer_id,
+            rule=RuleRef(id=rule.id, version=rule.version),
+            due_at=due,
+            correlation=None,
+            evidence=(f"{rule.when.annual.profile_field}:{due.year}",),
+            context={},
+        )
+    )
+
+
+def next_anniversary(day: date, now: datetime, at: Any, zone: ZoneInfo) -> datetime:
+    """The next local ``at`` on the month and day of ``day`` not before ``now`` (29 Feb -> 28 Feb)."""
+    local_now = now.astimezone(zone)
+    for year in (local_now.year, local_now.year + 1):
+        candidate = datetime.combine(_same_day_in(day, year), at, tzinfo=zone)
+        if candidate >= local_now:
+            return candidate
+    raise AssertionError("unreachable: next year's anniversary is always ahead")
+
+
+def _same_day_in(day: date, year: int) -> date:
+    try:
+        return day.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def _due_at(event: Interaction, rule: RuleSpec, ctx: Context) -> datetime | None:
+    at = rule.when.at
+    assert at is not None
+    value = payload_value(event, at.date_field)
+    if not isinstance(value, date):
+        return None
+    day = value - at.offset if at.before else value + at.offset
+    return datetime.combine(day, at.local_time, tzinfo=ctx.time_zone)
+
+
+def _correlation(event: Interaction, field_name: str | None) -> str | None:
+    if field_name is None:
+        return None
+    value = payload_value(event, field_name)
+    return None if value is None else str(value)
+
+
+def _product(spec: TriggerSpec, facts: dict[str, Any]) -> str | None:
+    if spec.product_from is not None:
+        value = facts.get(f"payload.{spec.product_from}")
+        return str(value) if value is not None else spec.product
+    return spec.product
+
+
+def _facts(event: Interaction, rates: Rates, count: int) -> dict[str, Any]:
+    facts: dict[str, Any] = {"type": _words(event.type), "channel": event.channel, "count": count}
+    for name, value in event.payload.model_dump(mode="json").items():
+        facts[f"payload.{name}"] = value
+    need = facts.get("payload.purpose") or facts.get("payload.topic")
+    if need is not None:
+        facts["need"] = _words(str(need))
+    money = event_money(event)
+    if money is not None:
+        amount, currency = money
+        facts["amount"], facts["currency"] = f"{amount:,.2f}", currency
+        try:
+            facts["usd"] = f"{convert(amount, currency, 'USD', rates=rates):,.0f}"
+        except UnknownCurrency:
+            facts["usd"] = "?"
+    return facts
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def render(template: str, facts: dict[str, Any]) -> str:
+    """Fill ``{name}`` placeholders from ``facts``; unknown names stay as they are."""
+    return _PLACEHOLDER.sub(lambda m: _words(str(facts[m[1]])) if m[1] in facts else m[0], template)
+
+
+def _words(text: str) -> str:
+    return text.replace("_", " ") if " " not in text else text

@@ -1,0 +1,69 @@
+"""``hub explain`` and ``hub report``: the decision log, for people and scripts."""
+
+import json
+
+import click
+
+from hub.settings import Settings
+from hub.storage.history import HistoryStore
+
+OUTCOME_MARK = {"published": "SENT", "suppressed": "STOP", "held_out": "HELD"}
+
+
+async def print_explanation(settings: Settings, customer_id: str, *, as_json: bool, limit: int) -> None:
+    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
+    try:
+        rows = await store.decisions(customer_id, limit=limit)
+    finally:
+        await store.close()
+    if not rows and not as_json:
+        click.echo(f"no decisions recorded for {customer_id}")
+    for row in rows:
+        if as_json:
+            record = {**row.__dict__, "decided_at": row.decided_at.isoformat()}
+            click.echo(json.dumps(record))
+            continue
+        why = f"  {row.policy}: {row.detail}" if row.policy else f"  via {row.channel}"
+        product = f" {row.product}" if row.product else ""
+        feedback = f"  [{', '.join(row.outcomes)}]" if row.outcomes else ""
+        click.echo(
+            f"{row.decided_at.isoformat()}  {OUTCOME_MARK[row.outcome]}  {row.kind}{product}  "
+            f"{row.rule_id} v{row.rule_version}  tier {row.tier}{feedback}\n"
+            f"    reason: {row.reason}\n    evidence: {', '.join(row.evidence)}\n  {why}"
+        )
+
+
+async def print_report(settings: Settings, *, as_json: bool) -> None:
+    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
+    try:
+        rows = await store.report()
+    finally:
+        await store.close()
+    for row in rows:
+        row["suppressed_by"] = json.loads(row["suppressed_by"])
+        treated, control = (
+            _rate(row["converted_published"], row["published"]),
+            _rate(row["converted_held_out"], row["held_out"]),
+        )
+        row["conversion_published"], row["conversion_held_out"] = treated, control
+        row["lift"] = None if treated is None or control is None else treated - control
+        if as_json:
+            click.echo(json.dumps(row))
+            continue
+        suppressed = ", ".join(f"{k} {v}" for k, v in sorted(row["suppressed_by"].items())) or "none"
+        click.echo(
+            f"{row['rule_id']}\n"
+            f"  decisions {row['decisions']}: published {row['published']}, held out {row['held_out']}, "
+            f"suppressed {row['suppressed']} ({suppressed})\n"
+            f"  outcomes: accepted {row['accepted']}, declined {row['declined']}\n"
+            f"  conversion: published {_pct(treated)}, control group {_pct(control)}, "
+            f"lift {_pct(row['lift'])}"
+        )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}" if value < 0 else f"{value:.1%}"

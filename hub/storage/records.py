@@ -1,0 +1,59 @@
+"""Plain records passed between the services and the PostgreSQL store."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.interaction import Interaction
+from schemas.trigger import Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvent:
+    """A validated interaction with where and when the hub received it."""
+
+    event: Interaction
+    received_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    shard: int = 0
+    """The partition of the internal topic: which worker owns this customer now."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    trigger: Trigger
+    topic: str
+    caused_by: str
+    shard: int = 0
+    published: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    event_id: str
+    channel: str
+    type: str
+    occurred_at: datetime
+    source: dict[str, Any]
+    payload: dict[str, Any]
+    identifiers: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    decision_id: str
+    rule_id: str
+    rule_version: int
+    kind: str
+    product: str | None
+    tier: str
+    outcome: str
+    policy: str | None
+    detail: str
+    reason: str
+    evidence: list[str]
+    channel: str | None
+    decided_at: datetime
+    outcomes: list[str]

@@ -1,0 +1,237 @@
+"""The statements of one batch, in one transaction: events, decisions, checks, outbox.
+
+Each write is one statement for the whole batch. Inserting what is already stored does
+nothing, so a replayed batch writes nothing twice; the ids that were new come back,
+which is how the recorder tells a first delivery from a replay.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from hub import metrics
+from hub.core.decide import Decided
+from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.pii import masked_identifiers
+from hub.storage.errors import converted
+from hub.storage.records import OutboxEntry, ReceivedEvent
+from schemas.trigger import RuleRef, Trigger
+
+
+class UnitOfWork:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def add_interactions(self, received: Sequence[ReceivedEvent]) -> set[str]:
+        """Store the events not stored before; return the ids of those that were new."""
+        if not received:
+            return set()
+        columns: list[list[Any]] = [[] for _ in range(12)]
+        for item in received:
+            event = item.event
+            values = (
+                event.event_id,
+                event.customer.customer_id,
+                event.channel,
+                event.type,
+                event.occurred_at,
+                item.received_at,
+                event.source.model_dump_json(exclude_none=True),
+                event.payload.model_dump_json(),
+                json.dumps(masked_identifiers(event.customer)),
+                item.topic,
+                item.partition,
+                item.offset,
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        with metrics.DB_WRITE_SECONDS.labels("interactions").time(), converted("storing interactions"):
+            rows = await self._connection.fetch(_INSERT_INTERACTIONS, *columns)
+        metrics.DB_BATCH_SIZE.labels("interactions").observe(len(received))
+        return {row["event_id"] for row in rows}
+
+    async def unpublished_triggers(self, shards: Sequence[int]) -> list[OutboxEntry]:
+        """Triggers an earlier owner of these shards recorded but did not get to publish."""
+        with converted("reading the trigger outbox"):
+            rows = await self._connection.fetch(_SELECT_UNPUBLISHED, list(shards))
+        return [
+            OutboxEntry(Trigger.model_validate_json(r["body"]), r["topic"], r["caused_by"], r["shard"])
+            for r in rows
+        ]
+
+    async def declined_offers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        with converted("reading declined offers"):
+            rows = await self._connection.fetch(_SELECT_DECLINED, list(customer_ids))
+        declined: dict[str, dict[str, datetime]] = {}
+        for row in rows:
+            declined.setdefault(row["customer_id"], {})[row["product"]] = row["until"]
+        return declined
+
+    async def schedule(self, checks: Sequence[tuple[ScheduledCheck, int]]) -> None:
+        if not checks:
+            return
+        records = [
+            (
+                c.check_id,
+                c.customer_id,
+                c.rule.id,
+                c.rule.version,
+                c.due_at,
+                shard,
+                c.correlation,
+                list(c.evidence),
+                json.dumps(c.context),
+            )
+            for c, shard in checks
+        ]
+        with converted("scheduling checks"):
+            await self._connection.executemany(_INSERT_CHECK, records)
+
+    async def cancel(self, cancellations: Sequence[Cancellation]) -> None:
+        if not cancellations:
+            return
+        records = [(c.customer_id, c.rule_id, c.correlation, c.at) for c in cancellations]
+        with converted("cancelling checks"):
+            await self._connection.executemany(_CANCEL_CHECKS, records)
+
+    async def due_checks(self, watermarks: Mapping[int, datetime]) -> list[tuple[ScheduledCheck, int]]:
+        """Pending checks of these shards due by their watermark, locked and marked fired."""
+        if not watermarks:
+            return []
+        shards, times = list(watermarks), [watermarks[s] for s in watermarks]
+        with converted("reading due checks"):
+            rows = await self._connection.fetch(_FIRE_DUE, shards, times)
+        return [
+            (
+                ScheduledCheck(
+                    check_id=r["check_id"],
+                    customer_id=r["customer_id"],
+                    rule=RuleRef(id=r["rule_id"], version=r["rule_version"]),
+                    due_at=r["due_at"],
+                    correlation=r["correlation"],
+                    evidence=tuple(r["evidence"]),
+                    context=json.loads(r["context"]),
+                ),
+                r["shard"],
+            )
+            for r in sorted(rows, key=lambda r: (r["due_at"], r["check_id"]))
+        ]
+
+    async def add_decisions(self, decided: Sequence[Decided]) -> None:
+        if not decided:
+            return
+        records = [
+            (
+                d.decision_id,
+                d.customer_id,
+                d.verdict.draft.rule.id,
+                d.verdict.draft.rule.version,
+                d.verdict.draft.kind,
+                d.verdict.draft.product,
+                d.tier,
+                d.verdict.outcome,
+                d.verdict.policy,
+                d.verdict.detail,
+                d.verdict.draft.reason,
+                list(d.verdict.draft.evidence),
+                d.verdict.channel,
+                d.verdict.not_before,
+                d.verdict.draft.at,
+            )
+            for d in decided
+        ]
+        with metrics.DB_WRITE_SECONDS.labels("decisions").time(), converted("storing decisions"):
+            await self._connection.executemany(_INSERT_DECISION, records)
+
+    async def add_triggers(self, entries: Sequence[OutboxEntry]) -> None:
+        if not entries:
+            return
+        records = [
+            (
+                e.trigger.trigger_id,
+                e.trigger.customer_id,
+                e.trigger.kind,
+                e.trigger.rule.id,
+                e.trigger.rule.version,
+                e.caused_by,
+                e.topic,
+                e.trigger.model_dump_json(),
+                e.trigger.created_at,
+                e.shard,
+            )
+            for e in entries
+        ]
+        with metrics.DB_WRITE_SECONDS.labels("triggers").time(), converted("storing triggers"):
+            await self._connection.executemany(_INSERT_TRIGGER, records)
+        metrics.DB_BATCH_SIZE.labels("triggers").observe(len(entries))
+
+    async def record_acquisitions(self, acquisitions: Sequence[tuple[str, str, datetime, str]]) -> None:
+        """(customer_id, product, at, source): the first time a customer is seen to hold a product."""
+        if acquisitions:
+            with converted("recording products held"):
+                await self._connection.executemany(_INSERT_ACQUISITION, list(acquisitions))
+
+
+_INSERT_INTERACTIONS = """
+INSERT INTO interactions (event_id, customer_id, channel, type, occurred_at, received_at,
+                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                     $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[],
+                     $11::integer[], $12::bigint[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+_SELECT_UNPUBLISHED = """
+SELECT body::text AS body, topic, caused_by, shard FROM triggers
+WHERE published_at IS NULL AND shard = ANY($1::integer[]) AND recorded_at < now()
+ORDER BY created_at, trigger_id
+"""
+
+_SELECT_DECLINED = """
+SELECT customer_id, product, until FROM declined_offers WHERE customer_id = ANY($1::text[])
+"""
+
+_INSERT_CHECK = """
+INSERT INTO scheduled_checks (check_id, customer_id, rule_id, rule_version, due_at, shard, correlation,
+                              evidence, context)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)
+ON CONFLICT (check_id) DO NOTHING
+"""
+
+# A follow-up answers a check only if it happened before the check was due.
+_CANCEL_CHECKS = """
+UPDATE scheduled_checks SET status = 'cancelled', settled_at = now()
+WHERE customer_id = $1 AND rule_id = $2 AND status = 'pending'
+  AND ($3::text IS NULL OR correlation = $3) AND due_at >= $4
+"""
+
+_FIRE_DUE = """
+UPDATE scheduled_checks AS c SET status = 'fired', settled_at = now()
+FROM unnest($1::integer[], $2::timestamptz[]) AS w(shard, at)
+WHERE c.status = 'pending' AND c.shard = w.shard AND c.due_at <= w.at
+RETURNING c.check_id, c.shard, c.customer_id, c.rule_id, c.rule_version, c.due_at, c.correlation, c.evidence,
+          c.context::text AS context
+"""
+
+_INSERT_DECISION = """
+INSERT INTO decisions (decision_id, customer_id, rule_id, rule_version, kind, product, tier, outcome, policy,
+                       detail, reason, evidence, channel, not_before, decided_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (decision_id) DO NOTHING
+"""
+
+_INSERT_TRIGGER = """
+INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caused_by, topic, body,
+                      created_at, shard)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+ON CONFLICT (trigger_id) DO NOTHING
+"""
+
+_INSERT_ACQUISITION = """
+INSERT INTO customer_products (customer_id, product, acquired_at, source) VALUES ($1, $2, $3, $4)
+ON CONFLICT (customer_id, product) DO NOTHING
+"""
