@@ -8,6 +8,7 @@ import faust
 import mode
 from faust.types import TopicT
 
+from hub.faust_compat import ack_current_generation_only
 from hub.settings import Settings
 from schemas import topics
 
@@ -33,6 +34,7 @@ class HubTopics:
 
 
 def create_app(settings: Settings, **overrides: Any) -> faust.App:
+    ack_current_generation_only()
     options: dict[str, Any] = {
         "broker": ";".join(f"kafka://{host}" for host in settings.require_kafka().split(",")),
         "store": settings.store,

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.errors import InfraError
 from hub.readiness import free_port, wait_until_ready
+from schemas import topics
 
 READY_TIMEOUT_S = 60
 
@@ -150,3 +151,22 @@ async def wait_for_rows(sql: str, *args: Any, expect: int, timeout_s: float = 30
 
 def values(records: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
+
+
+async def assert_every_published_decision_sent_once(
+    hub: HubUnderTest, run: str, timeout_s: float = 60
+) -> None:
+    """The triggers on the topics are exactly the decisions logged as published: none lost, none twice."""
+    rows = await fetch(
+        "SELECT decision_id, kind FROM decisions WHERE customer_id LIKE $1 AND outcome = 'published'",
+        f"{run}-%",
+    )
+    expected = sorted(r["decision_id"] for r in rows)
+    care = sum(1 for r in rows if r["kind"] == "care")
+    sent = await hub.consume(topics.TRIGGERS_CARE, expect=care, timeout_s=timeout_s, settle_s=2)
+    sent += await hub.consume(
+        topics.TRIGGERS_CROSS_SELL, expect=len(rows) - care, timeout_s=timeout_s, settle_s=1
+    )
+    ids = sorted(json.loads(r.value)["trigger_id"] for r in sent)
+    assert ids == expected, f"{len(ids)} triggers sent for {len(expected)} published decisions"
+    assert expected, "the scenario published something"

@@ -54,5 +54,5 @@ async def test_events_published_while_the_database_is_down_are_recorded_once_it_
     assert sorted(r["event_id"] for r in rows) == sorted(ids)
     care = await hub.consume(topics.TRIGGERS_CARE, expect=len(ids), settle_s=2)
     evidence = sorted(json.loads(r.value)["evidence"][0] for r in care)
-    assert evidence == sorted(ids), "one follow-up per complaint, none twice"
+    assert evidence == sorted(ids), "one follow-up per complaint (one complaint per customer), none twice"
     assert hub.metrics()["hub_db_retries_total"] >= 1

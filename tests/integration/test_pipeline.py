@@ -25,6 +25,11 @@ def scenario(run: str) -> dict[str, Any]:
             occurred_at=at,
             customer={"customer_id": walker, "card_no": "4000123412341234"},
         )
+        # No stated travel need, so that of the sales rules only the walk-in fires.
+        if "purpose" in record["payload"] and type_ == "fx_exchange":
+            record["payload"]["purpose"] = "other"
+        if record["payload"].get("topic") == "travel":
+            record["payload"]["topic"] = "mortgage"
         valid.append(record)
     deposit = envelope(
         event_id=f"{run}-large",
