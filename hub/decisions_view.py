@@ -1,5 +1,6 @@
 """``hub explain`` and ``hub report``: the decision log, for people and scripts."""
 
+import dataclasses
 import json
 
 import click
@@ -20,7 +21,7 @@ async def print_explanation(settings: Settings, customer_id: str, *, as_json: bo
         click.echo(f"no decisions recorded for {customer_id}")
     for row in rows:
         if as_json:
-            record = {**row.__dict__, "decided_at": row.decided_at.isoformat()}
+            record = {**dataclasses.asdict(row), "decided_at": row.decided_at.isoformat()}
             click.echo(json.dumps(record))
             continue
         why = f"  {row.policy}: {row.detail}" if row.policy else f"  via {row.channel}"

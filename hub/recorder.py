@@ -206,8 +206,9 @@ class HistoryRecorder:
             if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":
                 acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
             state.apply(event)
-        await work.cancel(cancellations)
+        # Scheduled first: a follow-up in the same batch must find the check to cancel.
         await work.schedule(schedules)
+        await work.cancel(cancellations)
         await work.record_acquisitions(acquisitions)
 
     async def _fire_due_checks(

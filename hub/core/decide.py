@@ -107,7 +107,13 @@ def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: 
             trigger = _trigger(decision_id, draft, subject.customer_id, ctx.tier, verdict)
         if verdict.outcome != "suppressed":
             subject.state.record_sent(
-                Sent(at=draft.at, rule_id=draft.rule.id, kind=draft.kind, product=draft.product)
+                Sent(
+                    at=draft.at,
+                    rule_id=draft.rule.id,
+                    kind=draft.kind,
+                    product=draft.product,
+                    cap_key=draft.cap_key,
+                )
             )
         decision.decided.append(Decided(decision_id, subject.customer_id, ctx.tier, verdict, trigger))
     return decision

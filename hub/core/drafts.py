@@ -22,6 +22,8 @@ class TriggerDraft:
     """Event time of the decision: the event's ``occurred_at`` or a scheduled check's due time."""
     valid_for: timedelta
     once_per: timedelta | None = None
+    cap_key: str | None = None
+    """What makes this reason distinct for the caps (a complaint id), if the rule says."""
 
 
 @dataclass(frozen=True, slots=True)

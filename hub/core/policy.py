@@ -104,7 +104,9 @@ def _stopped(draft: TriggerDraft, customer: Customer, settings: PolicySettings) 
             return "frequency_cap", f"at most {settings.sales_per_7_days} sales trigger(s) in 7 days"
         if state.sent_since(at - timedelta(days=30), kinds=SALES) >= settings.sales_per_30_days:
             return "frequency_cap", f"at most {settings.sales_per_30_days} sales triggers in 30 days"
-    elif state.sent_since(at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id):
+    elif state.sent_since(
+        at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key
+    ):
         return "frequency_cap", f"{draft.rule.id} at most once in {settings.care_reason_days} days"
     return None
 
@@ -117,9 +119,11 @@ def first_consented_channel(
         if channel in ("web", "branch"):
             return channel
         if profile is None:
-            # Without a profile only care reaches this point; answer on the phone line
-            # the customer used rather than guess at a consent we do not know.
-            return "phone" if channel == "phone" else None
+            # Without a profile only care reaches this point: of the outbound channels
+            # only the phone, the line the customer reached us on; consents are unknown.
+            if channel == "phone":
+                return channel
+            continue
         if getattr(profile.consents, channel):
             return channel
     return None

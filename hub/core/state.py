@@ -53,6 +53,7 @@ class Sent(BaseModel):
     rule_id: str
     kind: str
     product: str | None = None
+    cap_key: str | None = None
 
 
 class CustomerState(BaseModel):
@@ -97,15 +98,18 @@ class CustomerState(BaseModel):
         self._forget_old_complaints(event.occurred_at)
         return True
 
-    def count(self, rule_id: str, event_id: str, at: datetime, within: timedelta) -> list[str]:
-        """Count the event for ``rule_id`` (once) and return the ids counted in ``(at - within, at]``."""
+    def mark(self, rule_id: str, event_id: str, at: datetime, within: timedelta) -> None:
+        """Count the event for ``rule_id``, once, forgetting marks older than the window."""
         marks = self.counters.setdefault(rule_id, [])
         if all(mark.event_id != event_id for mark in marks):
             marks.append(Mark(at=at, event_id=event_id))
             marks.sort(key=lambda mark: mark.at)
-        horizon = max(mark.at for mark in marks) - within
+        horizon = marks[-1].at - within
         marks[:] = [mark for mark in marks if mark.at > horizon]
-        return [mark.event_id for mark in marks if at - within < mark.at <= at]
+
+    def window(self, rule_id: str, at: datetime, within: timedelta) -> list[str]:
+        """The ids counted for ``rule_id`` in ``(at - within, at]``, oldest first."""
+        return [mark.event_id for mark in self.counters.get(rule_id, []) if at - within < mark.at <= at]
 
     def record_sent(self, sent: Sent) -> None:
         if sent not in self.sent:
@@ -115,7 +119,12 @@ class CustomerState(BaseModel):
         self.sent[:] = [item for item in self.sent if item.at > horizon]
 
     def sent_since(
-        self, since: datetime, *, rule_id: str | None = None, kinds: frozenset[str] | None = None
+        self,
+        since: datetime,
+        *,
+        rule_id: str | None = None,
+        kinds: frozenset[str] | None = None,
+        cap_key: str | None = None,
     ) -> int:
         return sum(
             1
@@ -123,6 +132,7 @@ class CustomerState(BaseModel):
             if item.at > since
             and (rule_id is None or item.rule_id == rule_id)
             and (kinds is None or item.kind in kinds)
+            and (cap_key is None or item.cap_key == cap_key)
         )
 
     def _remember(self, event: Interaction) -> None:

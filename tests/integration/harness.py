@@ -32,6 +32,7 @@ class HubUnderTest:
     web_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -41,6 +42,7 @@ class HubUnderTest:
             "HUB_DATA_DIR": str(self.workdir / "data"),
             "HUB_WEB_PORT": str(self.web_port),
             "HUB_BATCH_WITHIN_MS": "20",
+            **self.extra_env,
         }
 
     @property
@@ -170,3 +172,12 @@ async def assert_every_published_decision_sent_once(
     ids = sorted(json.loads(r.value)["trigger_id"] for r in sent)
     assert ids == expected, f"{len(ids)} triggers sent for {len(expected)} published decisions"
     assert expected, "the scenario published something"
+
+
+async def wait_for_metric(hub: HubUnderTest, prefix: str, at_least: float, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if sum(v for k, v in hub.metrics().items() if k.startswith(prefix)) >= at_least:
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{prefix} did not reach {at_least}:\n{hub.log()}")

@@ -8,7 +8,7 @@ from schemas import topics
 from schemas.rejected import RejectedRecord
 from schemas.trigger import Trigger
 from tests.factories import PAYLOADS, envelope, profile
-from tests.integration.harness import HubUnderTest, fetch, values, wait_for_rows
+from tests.integration.harness import HubUnderTest, fetch, values, wait_for_metric, wait_for_rows
 
 
 def scenario(run: str) -> dict[str, Any]:
@@ -191,18 +191,6 @@ async def wait_for_profiles(hub: HubUnderTest, count: int) -> None:
 
 async def wait_for_duplicates(hub: HubUnderTest, count: int) -> None:
     await wait_for_metric(hub, "hub_events_duplicate_total", count)
-
-
-async def wait_for_metric(hub: HubUnderTest, prefix: str, at_least: float, timeout_s: float = 30) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if sum(v for k, v in hub.metrics().items() if k.startswith(prefix)) >= at_least:
-            return
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{prefix} did not reach {at_least}:\n{hub.log()}")
 
 
 async def test_garbage_on_the_internal_topic_is_dead_lettered_and_the_stream_goes_on(

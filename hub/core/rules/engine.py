@@ -53,11 +53,13 @@ def evaluate_event(
             correlation = _correlation(event, when.absent.correlate)
             out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
         assert when.event is not None
+        if when.count is not None and matches(when.count.match or when.event, event, ctx.rates):
+            state.mark(rule.id, event.event_id, event.occurred_at, when.count.within)
         if not matches(when.event, event, ctx.rates):
             continue
         count, evidence = 1, tuple[str, ...]((event.event_id,))
         if when.count is not None:
-            window = state.count(rule.id, event.event_id, event.occurred_at, when.count.within)
+            window = state.window(rule.id, event.occurred_at, when.count.within)
             count, evidence = len(window), tuple(window)
             if count < when.count.at_least:
                 continue
@@ -119,6 +121,7 @@ def _draft(
         at=at,
         valid_for=valid_for,
         once_per=spec.once_per,
+        cap_key=None if spec.cap_by is None else str(facts.get(f"payload.{spec.cap_by}")),
     )
 
 
@@ -130,7 +133,7 @@ def _check(
     evidence: tuple[str, ...],
     facts: dict[str, Any],
 ) -> ScheduledCheck:
-    key = correlation or ",".join(evidence)
+    key = ",".join(evidence) if correlation is None else f"{correlation}/{','.join(evidence)}"
     return ScheduledCheck(
         check_id=f"{rule.id}/{ctx.customer_id}/{key}",
         customer_id=ctx.customer_id,
@@ -189,7 +192,8 @@ def _due_at(event: Interaction, rule: RuleSpec, ctx: Context) -> datetime | None
     if not isinstance(value, date):
         return None
     day = value - at.offset if at.before else value + at.offset
-    return datetime.combine(day, at.local_time, tzinfo=ctx.time_zone)
+    # A deposit opened less than the offset before it matures: decide at once, not in the past.
+    return max(datetime.combine(day, at.local_time, tzinfo=ctx.time_zone), event.occurred_at)
 
 
 def _correlation(event: Interaction, field_name: str | None) -> str | None:

@@ -154,6 +154,8 @@ class TriggerSpec(_Spec):
     channels: dict[Literal["default", "private", "wealth", "affluent", "mass"], list[ContactChannel]]
     valid_for: Duration = timedelta(days=7)
     once_per: Duration | None = None
+    cap_by: str | None = None
+    """A payload field that tells reasons apart for the caps, e.g. each complaint is its own."""
     overrides: list[Override] = Field(default_factory=list)
 
     @model_validator(mode="after")
