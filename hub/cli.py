@@ -94,6 +94,16 @@ def history(customer_id: str, as_json: bool, limit: int) -> None:
 
 
 @cli.command()
+@click.option("--seconds", default=30.0, show_default=True, help="Answer triggers for this long.")
+def marketing(seconds: float) -> None:
+    """Stand in for marketing services: answer triggers with outcomes (delivered, accepted, declined)."""
+    from hub.marketing import respond
+
+    counts = _run(respond(load_settings(), seconds=seconds))
+    click.echo(", ".join(f"{outcome} {n}" for outcome, n in sorted(counts.items())) or "no triggers arrived")
+
+
+@cli.command()
 @click.argument("customer_id")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--limit", default=50, show_default=True)

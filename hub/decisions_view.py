@@ -56,10 +56,12 @@ async def print_report(settings: Settings, *, as_json: bool) -> None:
             f"{row['rule_id']}\n"
             f"  decisions {row['decisions']}: published {row['published']}, held out {row['held_out']}, "
             f"suppressed {row['suppressed']} ({suppressed})\n"
-            f"  outcomes: accepted {row['accepted']}, declined {row['declined']}\n"
-            f"  conversion: published {_pct(treated)}, control group {_pct(control)}, "
-            f"lift {_pct(row['lift'])}"
+            f"  outcomes: accepted {row['accepted']}, declined {row['declined']}"
         )
+        if row["offers"]:  # care has no product to convert to
+            click.echo(
+                f"  conversion: published {_pct(treated)}, control group {_pct(control)}, lift {_pct(row['lift'])}"
+            )
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -21,10 +21,12 @@ from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 from rich.table import Table
 
+from hub.decisions_view import print_explanation, print_report
 from hub.errors import InfraError
 from hub.history_view import print_history
 from hub.infra import local
 from hub.kafka_admin import client_options
+from hub.marketing import respond
 from hub.readiness import free_port, wait_until_ready
 from hub.settings import Settings, load_settings
 from hub.simulation_publisher import publish_traffic
@@ -63,6 +65,11 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
         if sample:
             console.print(f"\n[bold]contact history of {sample}[/] (`hub history {sample}`), newest first:")
             asyncio.run(print_history(settings, sample, as_json=False, limit=10))
+            console.print(f"\n[bold]decisions about {sample}[/] (`hub explain {sample}`):")
+            asyncio.run(print_explanation(settings, sample, as_json=False, limit=5))
+        time.sleep(2)  # the outcomes of the stand-in marketing service reach the decision log
+        console.print("\n[bold]per rule[/] (`hub report`; all runs so far):")
+        asyncio.run(print_report(settings, as_json=False))
     except KeyboardInterrupt:
         console.print("\n[bold]interrupted[/]: stopping")
     finally:
@@ -111,6 +118,8 @@ async def _show(settings: Settings, *, seconds: int, customers: int, events: int
     publishing = asyncio.create_task(
         publish_traffic(settings, customers=customers, events=events, seed=int(time.time()))
     )
+    marketing_done = asyncio.Event()
+    marketing = asyncio.create_task(respond(settings, seconds=seconds + 30, stop=marketing_done))
     last_seen = time.monotonic()
     try:
         while not interrupted.is_set() and time.monotonic() < deadline:
@@ -129,6 +138,8 @@ async def _show(settings: Settings, *, seconds: int, customers: int, events: int
         publishing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await publishing
+        marketing_done.set()
+        await marketing
         await consumer.stop()
     return totals, sample
 

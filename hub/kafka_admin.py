@@ -77,11 +77,26 @@ async def ensure_topics(settings: Settings) -> list[str]:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another worker was first
                 await admin.create_topics(missing)
+            await _until_led(admin, [t.name for t in missing])
         return [t.name for t in missing]
     except (KafkaError, OSError, TimeoutError) as exc:
         raise _unreachable(settings, exc) from exc
     finally:
         await admin.close()
+
+
+async def _until_led(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    # A consumer that subscribes before a new topic has leaders ignores the topic until
+    # its next metadata refresh, minutes later: wait until every partition is led.
+    deadline = asyncio.get_running_loop().time() + CONNECT_TIMEOUT_S
+    while asyncio.get_running_loop().time() < deadline:
+        described = await admin.describe_topics(names)
+        if all(
+            t["error_code"] == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.2)
 
 
 @asynccontextmanager

@@ -181,6 +181,7 @@ WITH judged AS (
 )
 SELECT rule_id,
        count(*) AS decisions,
+       count(*) FILTER (WHERE product IS NOT NULL) AS offers,
        count(*) FILTER (WHERE outcome = 'published') AS published,
        count(*) FILTER (WHERE outcome = 'held_out') AS held_out,
        count(*) FILTER (WHERE outcome = 'suppressed') AS suppressed,
