@@ -60,7 +60,8 @@ async def print_report(settings: Settings, *, as_json: bool) -> None:
         )
         if row["offers"]:  # care has no product to convert to
             click.echo(
-                f"  conversion: published {_pct(treated)}, control group {_pct(control)}, lift {_pct(row['lift'])}"
+                f"  conversion: published {_pct(treated)}, control group {_pct(control)}, "
+                f"lift {_pct(row['lift'])}"
             )
 
 
