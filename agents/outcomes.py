@@ -5,11 +5,9 @@ from functools import partial
 
 import faust
 from faust.types import StreamT, TopicT
-from pydantic import ValidationError
 
 from hub import metrics
-from hub.clock import utc_now
-from hub.dead_letter import SourceRecord, dead_letter, first_error
+from hub.dead_letter import DeadLetters, SourceRecord
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
@@ -19,8 +17,7 @@ from schemas.trigger import TriggerOutcome
 
 def register_outcomes(app: faust.App, runtime: Runtime, outcomes_topic: TopicT) -> None:
     settings = runtime.settings
-    sink = FaustProducerSink(app)
-    dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
+    dead_letters = DeadLetters(FaustProducerSink(app), settings.topic(topics.INTERACTIONS_DLQ))
     declined_for = timedelta(days=settings.policy.declined_days)
 
     @app.agent(outcomes_topic, name="outcomes", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
@@ -28,17 +25,11 @@ def register_outcomes(app: faust.App, runtime: Runtime, outcomes_topic: TopicT) 
         store = await runtime.store()
         async for event in stream.events():
             message = event.message
-            try:
-                outcome = TriggerOutcome.model_validate_json(message.value or b"")
-            except ValidationError as exc:
-                record = SourceRecord(
-                    message.topic, message.partition, message.offset, message.key, message.value
-                )
-                reason = first_error("outcome_schema", exc)
-                ack = await dead_letter(
-                    sink, dlq_topic, record, category="outcome_schema", reason=reason, now=utc_now()
-                )
-                await ack
+            record = SourceRecord(
+                message.topic, message.partition, message.offset, message.key, message.value
+            )
+            outcome = await dead_letters.validate(TriggerOutcome, record, category="outcome_schema")
+            if outcome is None:
                 continue
             record_it = partial(store.record_outcome, outcome, declined_for=declined_for)
             await retrying(record_it, "storing an outcome")

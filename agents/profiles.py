@@ -5,14 +5,12 @@ from functools import partial
 
 import faust
 from faust.types import StreamT, TopicT
-from pydantic import ValidationError
 
 from hub import metrics
-from hub.clock import utc_now
-from hub.dead_letter import SourceRecord
+from hub.dead_letter import DeadLetters, SourceRecord
 from hub.faust_compat import use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
-from hub.profiles import dead_letter_profile, is_newer
+from hub.profiles import is_newer
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 from schemas import topics
@@ -31,20 +29,17 @@ def register_profiles(
     table = use_raw_bytes(
         app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     )
-    sink = FaustProducerSink(app)
-    dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
+    dead_letters = DeadLetters(FaustProducerSink(app), settings.topic(topics.INTERACTIONS_DLQ))
 
     @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def profiles(stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             message = event.message
-            try:
-                profile = CustomerProfile.model_validate_json(message.value or b"")
-            except ValidationError as exc:
-                record = SourceRecord(
-                    message.topic, message.partition, message.offset, message.key, message.value
-                )
-                await dead_letter_profile(sink, dlq_topic, record, exc, utc_now())
+            record = SourceRecord(
+                message.topic, message.partition, message.offset, message.key, message.value
+            )
+            profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
+            if profile is None:
                 continue
             key = profile.customer_id.encode()
             if is_newer(table.get(key), profile.updated_at):

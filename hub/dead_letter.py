@@ -4,13 +4,16 @@ import base64
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hub import metrics
+from hub.clock import Clock, utc_now
 from hub.sink import RecordSink
 from schemas.rejected import RejectedRecord
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +61,24 @@ def raw_as_text(value: bytes | None) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return base64.b64encode(value).decode("ascii")
+
+
+class DeadLetters:
+    """Validates reference records (profiles, outcomes) one by one; the bad ones go to the DLQ."""
+
+    def __init__(self, sink: RecordSink, dlq_topic: str, clock: Clock = utc_now) -> None:
+        self._sink = sink
+        self._dlq_topic = dlq_topic
+        self._clock = clock
+
+    async def validate(self, model: type[ModelT], record: SourceRecord, *, category: str) -> ModelT | None:
+        """The record as ``model``, or None once it has been dead-lettered with ``category``."""
+        try:
+            return model.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            reason = first_error(category, exc)
+            ack = await dead_letter(
+                self._sink, self._dlq_topic, record, category=category, reason=reason, now=self._clock()
+            )
+            await ack
+            return None

@@ -12,11 +12,8 @@ OUTCOME_MARK = {"published": "SENT", "suppressed": "STOP", "held_out": "HELD"}
 
 
 async def print_explanation(settings: Settings, customer_id: str, *, as_json: bool, limit: int) -> None:
-    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
-    try:
+    async with HistoryStore.connected(settings.require_database_url()) as store:
         rows = await store.decisions(customer_id, limit=limit)
-    finally:
-        await store.close()
     if not rows and not as_json:
         click.echo(f"no decisions recorded for {customer_id}")
     for row in rows:
@@ -35,11 +32,8 @@ async def print_explanation(settings: Settings, customer_id: str, *, as_json: bo
 
 
 async def print_report(settings: Settings, *, as_json: bool) -> None:
-    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
-    try:
+    async with HistoryStore.connected(settings.require_database_url()) as store:
         rows = await store.report()
-    finally:
-        await store.close()
     for row in rows:
         row["suppressed_by"] = json.loads(row["suppressed_by"])
         treated, control = (

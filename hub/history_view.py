@@ -9,11 +9,8 @@ from hub.storage.history import HistoryStore
 
 
 async def print_history(settings: Settings, customer_id: str, *, as_json: bool, limit: int) -> None:
-    store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
-    try:
+    async with HistoryStore.connected(settings.require_database_url()) as store:
         rows = await store.history(customer_id, limit=limit)
-    finally:
-        await store.close()
     if not rows and not as_json:
         click.echo(f"no interactions recorded for {customer_id}")
     for row in rows:

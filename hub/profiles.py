@@ -1,15 +1,8 @@
-"""Customer profiles from CRM: validate, keep the newest, dead-letter the unreadable."""
+"""Customer profiles from CRM: keep the newest of each customer."""
 
-from collections.abc import Callable
 from datetime import datetime
 
-from pydantic import ValidationError
-
-from hub.dead_letter import SourceRecord, dead_letter, first_error
-from hub.sink import RecordSink
 from schemas.profile import CustomerProfile
-
-ProfileStore = Callable[[str], bytes | None]
 
 
 def is_newer(stored: bytes | None, updated_at: datetime) -> bool:
@@ -17,10 +10,3 @@ def is_newer(stored: bytes | None, updated_at: datetime) -> bool:
     if stored is None:
         return True
     return CustomerProfile.model_validate_json(stored).updated_at <= updated_at
-
-
-async def dead_letter_profile(
-    sink: RecordSink, dlq_topic: str, record: SourceRecord, error: ValidationError, now: datetime
-) -> None:
-    reason = first_error("profile_schema", error)
-    await (await dead_letter(sink, dlq_topic, record, category="profile_schema", reason=reason, now=now))

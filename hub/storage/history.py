@@ -47,6 +47,16 @@ class HistoryStore:
     async def close(self) -> None:
         await self._pool.close()
 
+    @classmethod
+    @asynccontextmanager
+    async def connected(cls, url: str) -> AsyncIterator[Self]:
+        """A one-connection store for a command: ``async with HistoryStore.connected(url) as store``."""
+        store = await cls.open(url, pool_size=1)
+        try:
+            yield store
+        finally:
+            await store.close()
+
     async def is_migrated(self) -> bool:
         """True when every migration shipped with this version has been applied."""
         with converted("reading the schema version"):
