@@ -13,14 +13,9 @@ async def unacked_batches(stream: StreamT[Any], max_: int, within_s: float) -> A
 
     ``take_events`` acknowledges a batch when the loop moves on *or is torn down*, so a
     shutdown in the middle of a batch would commit offsets of unhandled records.
-    ``noack_take`` never acknowledges by itself; a processor puts each value's event
-    into the batch so that the caller keeps the record's position and can ack it.
+    ``noack_take`` never acknowledges by itself and yields the events, with their
+    records' positions, so that the caller acks them once they are handled.
     """
-
-    def with_event(value: Any) -> Any:
-        return stream.current_event
-
-    stream.add_processor(with_event)
     async for events in stream.noack_take(max_, within=within_s):  # type: ignore[attr-defined]
         yield events
 

@@ -164,12 +164,14 @@ def _scrape_metrics(settings: Settings) -> dict[str, float]:
         "hub_events_rejected_total",
         "hub_events_duplicate_total",
         "hub_triggers_published_total",
-        "hub_triggers_suppressed_total",
+        "suppressed",
     )
     sums: dict[str, float] = dict.fromkeys(wanted, 0.0)
     with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics", timeout=5) as answer:
         for line in answer.read().decode().splitlines():
             name = line.split("{")[0].split(" ")[0]
+            if name == "hub_decisions_total" and 'outcome="suppressed"' in line:
+                name = "suppressed"
             if name in sums:
                 sums[name] += float(line.rsplit(" ", 1)[1])
     return sums
@@ -194,7 +196,7 @@ def _print_summary(totals: Counter[str], counters: dict[str, float]) -> None:
     for kind, count in sorted(totals.items()):
         if kind != "rejected":
             table.add_row(f"  {kind}", str(count))
-    table.add_row("suppressed by the contact policy", f"{counters['hub_triggers_suppressed_total']:.0f}")
+    table.add_row("suppressed by the contact policy", f"{counters['suppressed']:.0f}")
     console.print(table)
 
 

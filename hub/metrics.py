@@ -27,9 +27,6 @@ PROFILES_CONSUMED = Counter("hub_profiles_consumed_total", "Customer profiles st
 TRIGGERS_PUBLISHED = Counter(
     "hub_triggers_published_total", "Triggers published for marketing.", ["kind", "rule"]
 )
-TRIGGERS_SUPPRESSED = Counter(
-    "hub_triggers_suppressed_total", "Triggers a rule proposed and the policy stopped.", ["rule", "policy"]
-)
 DECISIONS = Counter(
     "hub_decisions_total",
     "Decisions by rule, outcome and the policy that decided.",

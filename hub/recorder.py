@@ -250,8 +250,6 @@ class HistoryRecorder:
     def _count(self, decided: Sequence[Decided]) -> None:
         for d in decided:
             metrics.DECISIONS.labels(d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "").inc()
-            if d.verdict.outcome == "suppressed":
-                metrics.TRIGGERS_SUPPRESSED.labels(d.verdict.draft.rule.id, d.verdict.policy or "").inc()
 
     async def _publish(self, entries: Sequence[OutboxEntry], received: Sequence[ReceivedEvent]) -> None:
         if not entries:

@@ -33,11 +33,6 @@ class Runtime:
                 )
             return self._store
 
-    async def close(self) -> None:
-        if self._store is not None:
-            await self._store.close()
-            self._store = None
-
 
 async def retrying(operation: Callable[[], Awaitable[T]], what: str) -> T:
     """Run ``operation`` until it succeeds, backing off while a service is unavailable.

@@ -140,7 +140,10 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
     metrics = hub.metrics()
     assert metrics['hub_events_rejected_total{reason="future_event"}'] == 1
     assert (
-        metrics['hub_triggers_suppressed_total{policy="consent",rule="high_value_walk_in_rm_referral"}'] == 1
+        metrics[
+            'hub_decisions_total{outcome="suppressed",policy="consent",rule="high_value_walk_in_rm_referral"}'
+        ]
+        == 1
     )
     assert sum(v for k, v in metrics.items() if k.startswith("hub_events_duplicate_total")) == 3
 
