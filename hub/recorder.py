@@ -105,6 +105,7 @@ class HistoryRecorder:
         self._rules = rules
         self._clock = clock
         self._rates = Rates(settings.fx_rates, settings.home_currency)
+        self._hasher = settings.require_pii_key()
         self._care_topic = settings.topic(topics.TRIGGERS_CARE)
         self._sales_topic = settings.topic(topics.TRIGGERS_CROSS_SELL)
         self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
@@ -124,7 +125,7 @@ class HistoryRecorder:
             ZoneInfo(self._settings.default_time_zone),
         )
         async with self._store.unit_of_work() as work:
-            new_ids = await work.add_interactions(events)
+            new_ids = await work.add_interactions(events, self._hasher)
             leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
             declined = await work.declined_offers(sorted(batch.shard_of))
             await self._decide_events(work, events, new_ids, declined, config, batch)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub.core.pii import Hasher
 from hub.errors import ConfigError
 
 ENV_PREFIX = "HUB_"
@@ -74,6 +75,9 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = None
 
     database_url: SecretStr | None = None
+    pii_key: SecretStr | None = None
+    """The key of the keyed hashes of card and phone numbers (HMAC-SHA256)."""
+    pii_key_id: str = Field("k1", pattern=r"^[A-Za-z0-9_-]{1,16}$")
     db_pool_size: int = Field(4, ge=1, le=100)
 
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
@@ -142,13 +146,24 @@ class Settings(BaseSettings):
             )
         return self.database_url.get_secret_value()
 
+    def require_pii_key(self) -> Hasher:
+        if self.pii_key is None or len(self.pii_key.get_secret_value()) < 16:
+            raise ConfigError(
+                "HUB_PII_KEY is not set (or shorter than 16 characters): it keys the hashes of card "
+                "and phone numbers; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                'or let `eval "$(hub infra up)"` set a local one.'
+            )
+        return Hasher(self.pii_key_id, self.pii_key.get_secret_value().encode())
+
     def describe(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for the start-up log."""
         shown = self.model_dump(mode="json")
         if self.database_url is not None:
             shown["database_url"] = mask_url(self.database_url.get_secret_value())
-        if self.kafka_sasl_password is not None:
-            shown["kafka_sasl_password"] = "***"
+        for secret in ("kafka_sasl_password", "pii_key"):
+            if getattr(self, secret) is not None:
+                shown[secret] = "***"
         return shown
 
 

@@ -27,7 +27,10 @@ def build_app(settings: Settings, **overrides: object) -> faust.App:
 
 
 async def preflight(settings: Settings) -> None:
-    """Fail fast, with one clear message, when a service is missing or not migrated."""
+    """Fail fast, with one clear message, when a setting or a service is missing."""
+    settings.require_kafka()
+    settings.require_database_url()
+    settings.require_pii_key()
     await ensure_topics(settings)
     store = await HistoryStore.open(settings.require_database_url(), pool_size=1)
     try:

@@ -1,10 +1,19 @@
-"""Personal data that must never be stored or logged in plain form."""
+"""Personal data that must never be stored or logged in plain form.
 
+Card and phone numbers are kept as a keyed hash (HMAC-SHA256) that identity resolution
+can match on, plus a masked form a person can recognise. The hash names its key
+(``k1:…``) so that keys can be rotated: new values use the current key, lookups try
+every key still configured.
+"""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.interaction import CustomerRef
 
-MASKED_IDENTIFIERS = ("card_no", "phone")
+PROTECTED_IDENTIFIERS = ("card_no", "phone")
 
 
 def mask(value: str, visible: int = 4) -> str:
@@ -14,10 +23,26 @@ def mask(value: str, visible: int = 4) -> str:
     return "*" * (len(value) - visible) + value[-visible:]
 
 
-def masked_identifiers(ref: CustomerRef) -> dict[str, Any]:
-    """The channel identifiers of an event, safe to store: card and phone numbers masked."""
+@dataclass(frozen=True, slots=True)
+class Hasher:
+    key_id: str
+    key: bytes
+
+    def digest(self, kind: str, value: str) -> str:
+        """``"k1:…"``: the same kind and value give the same digest under the same key."""
+        normalised = "".join(value.split())
+        mac = hmac.new(self.key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+        return f"{self.key_id}:{mac}"
+
+    def protect(self, kind: str, value: str) -> dict[str, str]:
+        return {"hash": self.digest(kind, value), "masked": mask(value)}
+
+
+def protected_identifiers(ref: CustomerRef, hasher: Hasher) -> dict[str, Any]:
+    """The channel identifiers of an event, safe to store: card and phone numbers as a
+    keyed hash and a masked form; account numbers and web logins as they are."""
     identifiers = ref.model_dump(exclude={"customer_id"}, exclude_none=True)
-    for key in MASKED_IDENTIFIERS:
-        if key in identifiers:
-            identifiers[key] = mask(identifiers[key])
+    for kind in PROTECTED_IDENTIFIERS:
+        if kind in identifiers:
+            identifiers[kind] = hasher.protect(kind, identifiers[kind])
     return identifiers

@@ -5,6 +5,7 @@ moved with ``HUB_INFRA_KAFKA_PORT`` and ``HUB_INFRA_POSTGRES_PORT`` when taken.
 """
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -35,7 +36,21 @@ def up() -> dict[str, str]:
     if not database.is_running():
         print(f"starting PostgreSQL on 127.0.0.1:{database.port} ...", file=sys.stderr, flush=True)
         database.start()
-    return {"HUB_KAFKA_BOOTSTRAP": broker.bootstrap, "HUB_DATABASE_URL": database.url}
+    return {
+        "HUB_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "HUB_DATABASE_URL": database.url,
+        "HUB_PII_KEY": _local_pii_key(),
+    }
+
+
+def _local_pii_key() -> str:
+    """A random key for this machine's local hub, kept beside its data (mode 0600)."""
+    path = _root() / "pii.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def down() -> None:

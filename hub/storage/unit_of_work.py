@@ -15,7 +15,7 @@ import asyncpg
 from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
-from hub.core.pii import masked_identifiers
+from hub.core.pii import Hasher, protected_identifiers
 from hub.storage.errors import converted
 from hub.storage.records import OutboxEntry, ReceivedEvent
 from schemas.trigger import RuleRef, Trigger
@@ -25,7 +25,7 @@ class UnitOfWork:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def add_interactions(self, received: Sequence[ReceivedEvent]) -> set[str]:
+    async def add_interactions(self, received: Sequence[ReceivedEvent], hasher: Hasher) -> set[str]:
         """Store the events not stored before; return the ids of those that were new."""
         if not received:
             return set()
@@ -41,7 +41,7 @@ class UnitOfWork:
                 item.received_at,
                 event.source.model_dump_json(exclude_none=True),
                 event.payload.model_dump_json(),
-                json.dumps(masked_identifiers(event.customer)),
+                json.dumps(protected_identifiers(event.customer, hasher)),
                 item.topic,
                 item.partition,
                 item.offset,

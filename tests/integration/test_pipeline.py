@@ -114,7 +114,10 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
     ids = [e["event_id"] for e in valid]
     rows = await wait_for_rows("SELECT * FROM interactions WHERE event_id = ANY($1)", ids, expect=len(ids))
     assert sorted(r["event_id"] for r in rows) == sorted(ids), "every valid event once, duplicates ignored"
-    assert all("4000123412341234" not in r["identifiers"] for r in rows), "card numbers are stored masked"
+    assert all("4000123412341234" not in r["identifiers"] for r in rows), "card numbers are never stored"
+    stored_card = json.loads(next(r["identifiers"] for r in rows if "card_no" in r["identifiers"]))["card_no"]
+    assert stored_card["masked"] == "************1234"
+    assert stored_card["hash"].startswith("k1:")
 
     dead = values(await hub.consume(topics.INTERACTIONS_DLQ, expect=len(bad), settle_s=1))
     by_reason = {d["reason"].split(":")[0]: RejectedRecord.model_validate(d) for d in dead}

@@ -21,7 +21,20 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     ("args", "env", "names"),
     [
         (("worker",), {}, "HUB_KAFKA_BOOTSTRAP is not set"),
-        (("worker",), {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA}, "cannot reach Kafka at 127.0.0.1:1"),
+        (
+            ("worker",),
+            {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA, "HUB_DATABASE_URL": UNREACHABLE_DB},
+            "HUB_PII_KEY is not set",
+        ),
+        (
+            ("worker",),
+            {
+                "HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA,
+                "HUB_DATABASE_URL": UNREACHABLE_DB,
+                "HUB_PII_KEY": "a-long-enough-test-key",
+            },
+            "cannot reach Kafka at 127.0.0.1:1",
+        ),
         (("migrate",), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL"),
         (("history", "C1"), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL at 127.0.0.1:1"),
         (("simulate",), {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA}, "cannot reach Kafka"),
@@ -43,8 +56,9 @@ def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, 
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_config_masks_the_database_password() -> None:
-    result = hub("config", HUB_DATABASE_URL=UNREACHABLE_DB)
+def test_config_masks_the_database_password_and_the_pii_key() -> None:
+    result = hub("config", HUB_DATABASE_URL=UNREACHABLE_DB, HUB_PII_KEY="pii-secret-of-enough-length")
     assert result.returncode == 0
     assert "secret-pw" not in result.stdout
+    assert "pii-secret" not in result.stdout
     assert "hub:***@127.0.0.1:1" in result.stdout

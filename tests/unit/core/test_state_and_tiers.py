@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from hub.core.money import Rates, UnknownCurrency, convert
-from hub.core.pii import mask, masked_identifiers
+from hub.core.pii import Hasher, mask, protected_identifiers
 from hub.core.state import RECENT_LIMIT, CustomerState
 from hub.core.tiers import tier_of
 from hub.settings import DEFAULT_FX_RATES, TierSettings
@@ -98,11 +98,19 @@ def test_conversion_goes_through_the_home_currency() -> None:
         convert(Decimal("1"), "XAU", "USD", rates=RATES)
 
 
-def test_card_and_phone_numbers_are_masked_for_storage() -> None:
+def test_card_and_phone_numbers_are_stored_as_keyed_hashes_and_masked() -> None:
+    hasher = Hasher("k1", b"0123456789abcdef0123")
     ref = CustomerRef(customer_id="C1", card_no="4000123412345678", phone="+8613800001234", web_user="du.l")
-    assert masked_identifiers(ref) == {
-        "card_no": "************5678",
-        "phone": "**********1234",
-        "web_user": "du.l",
-    }
+    stored = protected_identifiers(ref, hasher)
+    assert stored["card_no"]["masked"] == "************5678"
+    assert stored["phone"]["masked"] == "**********1234"
+    assert stored["web_user"] == "du.l", "a login is not a card or phone number"
+    assert "4000123412345678" not in str(stored) and "13800001234" not in str(stored)
+    assert stored["card_no"]["hash"] == hasher.digest("card_no", "4000 1234 1234 5678"), (
+        "spaces do not matter"
+    )
+    assert stored["card_no"]["hash"].startswith("k1:")
+    other_key = Hasher("k2", b"another key of 20 chars")
+    assert other_key.digest("card_no", "4000123412345678") != stored["card_no"]["hash"]
+    assert hasher.digest("phone", "4000123412345678") != stored["card_no"]["hash"], "kinds are kept apart"
     assert mask("123") == "***"
