@@ -2,15 +2,18 @@
 
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import faust
 from faust.types import StreamT, TopicT
 
+from agents.batching import ack_all, finish_before_stopping, unacked_batches
 from hub import metrics
 from hub.dead_letter import DeadLetters, SourceRecord
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
+from hub.storage.history import HistoryStore
 from schemas import topics
 from schemas.trigger import TriggerOutcome
 
@@ -23,14 +26,17 @@ def register_outcomes(app: faust.App, runtime: Runtime, outcomes_topic: TopicT) 
     @app.agent(outcomes_topic, name="outcomes", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def outcomes(stream: StreamT[bytes]) -> None:
         store = await runtime.store()
-        async for event in stream.events():
-            message = event.message
-            record = SourceRecord(
-                message.topic, message.partition, message.offset, message.key, message.value
-            )
-            outcome = await dead_letters.validate(TriggerOutcome, record, category="outcome_schema")
-            if outcome is None:
-                continue
-            record_it = partial(store.record_outcome, outcome, declined_for=declined_for)
-            await retrying(record_it, "storing an outcome")
-            metrics.OUTCOMES.labels(outcome.outcome).inc()
+        async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
+            for event in events:
+                await finish_before_stopping(store_outcome(event, store))
+            await ack_all(stream, events)
+
+    async def store_outcome(event: Any, store: HistoryStore) -> None:
+        message = event.message
+        record = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value)
+        outcome = await dead_letters.validate(TriggerOutcome, record, category="outcome_schema")
+        if outcome is None:
+            return
+        record_it = partial(store.record_outcome, outcome, declined_for=declined_for)
+        await retrying(record_it, "storing an outcome")
+        metrics.OUTCOMES.labels(outcome.outcome).inc()

@@ -2,17 +2,20 @@
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import faust
 from faust.types import StreamT, TopicT
 
+from agents.batching import ack_all, finish_before_stopping, unacked_batches
 from hub import metrics
 from hub.dead_letter import DeadLetters, SourceRecord
-from hub.faust_compat import use_raw_bytes
+from hub.faust_compat import as_current_event, use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.profiles import is_newer
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
+from hub.storage.history import HistoryStore
 from schemas import topics
 from schemas.profile import CustomerProfile
 
@@ -33,23 +36,27 @@ def register_profiles(
 
     @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def profiles(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            record = SourceRecord(
-                message.topic, message.partition, message.offset, message.key, message.value
-            )
-            profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
-            if profile is None:
-                continue
-            key = profile.customer_id.encode()
-            if is_newer(table.get(key), profile.updated_at):
+        store = await runtime.store()
+        async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
+            for event in events:
+                await finish_before_stopping(store_profile(event, store))
+            await ack_all(stream, events)
+
+    async def store_profile(event: Any, store: HistoryStore) -> None:
+        message = event.message
+        record = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value)
+        profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
+        if profile is None:
+            return
+        key = profile.customer_id.encode()
+        if is_newer(table.get(key), profile.updated_at):
+            with as_current_event(event):
                 table[key] = profile.model_dump_json().encode()
-                metrics.PROFILES_CONSUMED.inc()
-                store = await runtime.store()
-                await retrying(
-                    partial(store.record_products, profile.customer_id, profile.products, profile.updated_at),
-                    "recording products held",
-                )
+            metrics.PROFILES_CONSUMED.inc()
+            await retrying(
+                partial(store.record_products, profile.customer_id, profile.products, profile.updated_at),
+                "recording products held",
+            )
 
     def lookup(customer_id: str) -> bytes | None:
         value: bytes | None = table.get(customer_id.encode())

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -22,10 +23,13 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
+from hub.core.drafts import ScheduledCheck
 from hub.core.money import Rates
+from hub.core.rules.engine import count_event
 from hub.core.rules.spec import RuleSpec
-from hub.core.state import CustomerState, Sent
+from hub.core.state import SENT_MEMORY, CustomerState
 from hub.dead_letter import SourceRecord, dead_letter
+from hub.runtime import retrying
 from hub.settings import Settings
 from hub.sink import RecordSink
 from hub.storage.history import HistoryStore
@@ -82,8 +86,22 @@ class _Batch:
     """Customer -> the internal partition that holds their state."""
     origin_of: dict[int, Any] = field(default_factory=dict)
     """Partition -> a consumed record of it, in whose context that partition's state is written."""
+    declined: dict[str, dict[str, datetime]] = field(default_factory=dict)
     decided: list[Decided] = field(default_factory=list)
     outbox: list[OutboxEntry] = field(default_factory=list)
+
+
+def _clock_of(item: ReceivedEvent) -> datetime:
+    """How far an event moves its partition's event time: never past its own receipt, so
+    that a clock-skewed event from the future does not fire other customers' checks."""
+    return min(item.event.occurred_at, item.received_at) - CHECK_GRACE
+
+
+def _watermarks(events: Sequence[ReceivedEvent]) -> dict[int, datetime]:
+    marks: dict[int, datetime] = {}
+    for item in events:
+        marks[item.shard] = max(marks.get(item.shard, _clock_of(item)), _clock_of(item))
+    return marks
 
 
 class HistoryRecorder:
@@ -127,25 +145,98 @@ class HistoryRecorder:
         async with self._store.unit_of_work() as work:
             new_ids = await work.add_interactions(events, self._hasher)
             leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
-            declined = await work.declined_offers(sorted(batch.shard_of))
-            await self._decide_events(work, events, new_ids, declined, config, batch)
-            await self._fire_due_checks(work, events, declined, config, batch)
+            due = await work.due_checks(_watermarks(events))
+            for check, shard in due:
+                batch.shard_of[check.customer_id] = shard
+            await self._recall(work, events, batch)
+            await self._decide_in_event_time(work, events, new_ids, due, config, batch)
+            # Checks scheduled by this very batch and already due (a deposit maturing soon).
+            for check, shard in await work.due_checks(_watermarks(events)):
+                batch.shard_of[check.customer_id] = shard
+                await self._fire(work, check, shard, config, batch)
             await work.add_decisions(batch.decided)
             await work.add_triggers(batch.outbox)
-        for entry in leftovers:
-            # Published by nobody yet: perhaps not in the state either, if its batch
-            # crashed before the state was written.
-            trigger = entry.trigger
-            if trigger.customer_id in batch.shard_of:
-                sent = Sent(
-                    at=trigger.created_at, rule_id=trigger.rule.id, kind=trigger.kind, product=trigger.product
-                )
-                self._state(batch, trigger.customer_id).record_sent(sent)
         for customer_id, state in batch.states.items():
             self._states.put(customer_id, state.to_bytes(), batch.origin_of[batch.shard_of[customer_id]])
         metrics.TRIGGERS_REPUBLISHED.inc(len(leftovers))
         self._count(batch.decided)
         await self._publish(leftovers + batch.outbox, events)
+
+    async def _recall(self, work: UnitOfWork, events: Sequence[ReceivedEvent], batch: _Batch) -> None:
+        """Load the states, with what counted against the policy taken from the decision log.
+
+        The log is written in the batch's transaction, the state only after it: after a
+        crash in between, the replayed batch finds the log complete and the state not.
+        """
+        customers = sorted(batch.shard_of)
+        batch.declined = await work.declined_offers(customers)
+        earliest = min((e.event.occurred_at for e in events), default=self._clock()) - SENT_MEMORY
+        for customer_id, sent in await work.counted_decisions(customers, earliest):
+            self._state(batch, customer_id).record_sent(sent)
+
+    async def _decide_in_event_time(
+        self,
+        work: UnitOfWork,
+        events: Sequence[ReceivedEvent],
+        new_ids: set[str],
+        due: Sequence[tuple[ScheduledCheck, int]],
+        config: DecisionConfig,
+        batch: _Batch,
+    ) -> None:
+        """Events in order, each after the checks its partition's event time made due first,
+        so that the outcome does not depend on where batch boundaries fall."""
+        pending = sorted(due, key=lambda item: (item[0].due_at, item[0].check_id))
+        clock: dict[int, datetime] = {}
+        schedules, cancellations, acquisitions = [], [], []
+        decided_ids: set[str] = set()
+        for item in events:
+            event = item.event
+            clock[item.shard] = max(clock.get(item.shard, _clock_of(item)), _clock_of(item))
+            for check, shard in [
+                p for p in pending if p[1] == item.shard and p[0].due_at <= clock[item.shard]
+            ]:
+                pending.remove((check, shard))
+                await self._fire(work, check, shard, config, batch)
+            customer_id = event.customer.customer_id
+            assert customer_id is not None
+            state = self._state(batch, customer_id)
+            if event.event_id not in new_ids or event.event_id in decided_ids:
+                metrics.EVENTS_DUPLICATE.labels(event.channel).inc()
+                count_event(event, state, config.rules, config.rates)
+                state.apply(event)
+                continue
+            decided_ids.add(event.event_id)
+            metrics.EVENTS_RECORDED.labels(event.channel).inc()
+            subject = Subject(
+                customer_id, state, self._profile_of(customer_id), batch.declined.get(customer_id, {})
+            )
+            decision = decide(event, subject, config)
+            self._collect(decision, event.event_id, item.shard, batch)
+            schedules += [(check, item.shard) for check in decision.schedules]
+            cancellations += decision.cancellations
+            if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":
+                acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
+            state.apply(event)
+        for check, shard in pending:
+            await self._fire(work, check, shard, config, batch)
+        # Scheduled first: a follow-up in the same batch must find the check to cancel.
+        await work.schedule(schedules)
+        await work.cancel(cancellations)
+        await work.record_acquisitions(acquisitions)
+
+    async def _fire(
+        self, work: UnitOfWork, check: ScheduledCheck, shard: int, config: DecisionConfig, batch: _Batch
+    ) -> None:
+        if check.customer_id not in batch.declined:
+            batch.declined.update(await work.declined_offers([check.customer_id]))
+        state = self._state(batch, check.customer_id)
+        subject = Subject(
+            check.customer_id,
+            state,
+            self._profile_of(check.customer_id),
+            batch.declined.get(check.customer_id, {}),
+        )
+        self._collect(decide_due(check, subject, config), check.check_id, shard, batch)
 
     async def _parse(self, records: Sequence[AcceptedRecord]) -> list[tuple[ReceivedEvent, Any]]:
         received, rejected = [], []
@@ -174,62 +265,6 @@ class HistoryRecorder:
             received.append((item, record.origin))
         await asyncio.gather(*rejected)
         return received
-
-    async def _decide_events(
-        self,
-        work: UnitOfWork,
-        events: Sequence[ReceivedEvent],
-        new_ids: set[str],
-        declined: Mapping[str, Mapping[str, datetime]],
-        config: DecisionConfig,
-        batch: _Batch,
-    ) -> None:
-        schedules, cancellations, acquisitions = [], [], []
-        decided_ids: set[str] = set()
-        for item in events:
-            event = item.event
-            customer_id = event.customer.customer_id
-            assert customer_id is not None
-            state = self._state(batch, customer_id)
-            if event.event_id not in new_ids or event.event_id in decided_ids:
-                metrics.EVENTS_DUPLICATE.labels(event.channel).inc()
-                state.apply(event)
-                continue
-            decided_ids.add(event.event_id)
-            metrics.EVENTS_RECORDED.labels(event.channel).inc()
-            subject = Subject(
-                customer_id, state, self._profile_of(customer_id), declined.get(customer_id, {})
-            )
-            decision = decide(event, subject, config)
-            self._collect(decision, event.event_id, item.shard, batch)
-            schedules += [(check, item.shard) for check in decision.schedules]
-            cancellations += decision.cancellations
-            if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":
-                acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
-            state.apply(event)
-        # Scheduled first: a follow-up in the same batch must find the check to cancel.
-        await work.schedule(schedules)
-        await work.cancel(cancellations)
-        await work.record_acquisitions(acquisitions)
-
-    async def _fire_due_checks(
-        self,
-        work: UnitOfWork,
-        events: Sequence[ReceivedEvent],
-        declined: Mapping[str, Mapping[str, datetime]],
-        config: DecisionConfig,
-        batch: _Batch,
-    ) -> None:
-        watermarks: dict[int, datetime] = {}
-        for item in events:
-            at = item.event.occurred_at - CHECK_GRACE
-            watermarks[item.shard] = max(watermarks.get(item.shard, at), at)
-        for check, shard in await work.due_checks(watermarks):
-            batch.shard_of[check.customer_id] = shard
-            state = self._state(batch, check.customer_id)
-            profile = self._profile_of(check.customer_id)
-            subject = Subject(check.customer_id, state, profile, declined.get(check.customer_id, {}))
-            self._collect(decide_due(check, subject, config), check.check_id, shard, batch)
 
     def _collect(self, decision: Decision, caused_by: str, shard: int, batch: _Batch) -> None:
         batch.decided += decision.decided
@@ -262,7 +297,9 @@ class HistoryRecorder:
             for e in entries
         ]
         await asyncio.gather(*acks)
-        await self._store.mark_published([e.trigger.trigger_id for e in entries])
+        # Retried on its own: replaying the whole batch for it would publish it all again.
+        ids = [e.trigger.trigger_id for e in entries]
+        await retrying(partial(self._store.mark_published, ids), "marking triggers published")
         self._observe(entries, {r.event.event_id: r for r in received})
 
     def _observe(self, entries: Sequence[OutboxEntry], by_id: Mapping[str, ReceivedEvent]) -> None:

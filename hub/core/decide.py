@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates
 from hub.core.policy import Customer, Verdict, judge
-from hub.core.rules.engine import Context, evaluate_due, evaluate_event
+from hub.core.rules.engine import Context, count_event, evaluate_due, evaluate_event
 from hub.core.rules.spec import RuleSpec
 from hub.core.state import CustomerState, Sent
 from hub.core.tiers import tier_of
@@ -69,6 +69,7 @@ class Subject:
 def decide(event: Interaction, subject: Subject, config: DecisionConfig) -> Decision:
     """Evaluate the rules for a new ``event`` against the state *before* it is applied."""
     ctx = _context(subject, config)
+    count_event(event, subject.state, config.rules, config.rates)
     evaluation = evaluate_event(event, subject.state, config.rules, ctx)
     decision = _judged(evaluation.drafts, subject, ctx, config)
     decision.schedules, decision.cancellations = evaluation.schedules, evaluation.cancellations

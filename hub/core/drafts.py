@@ -24,6 +24,8 @@ class TriggerDraft:
     once_per: timedelta | None = None
     cap_key: str | None = None
     """What makes this reason distinct for the caps (a complaint id), if the rule says."""
+    reached_by: str | None = None
+    """The channel of the event behind the draft, if an event."""
 
 
 @dataclass(frozen=True, slots=True)

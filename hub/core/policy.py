@@ -52,7 +52,7 @@ def judge(drafts: list[TriggerDraft], customer: Customer, settings: PolicySettin
         if stopped is not None:
             verdicts.append(Verdict(draft, "suppressed", *stopped))
             continue
-        channel = first_consented_channel(draft.channels, customer.profile)
+        channel = first_consented_channel(draft.channels, customer.profile, reached_by=draft.reached_by)
         if channel is None:
             verdicts.append(
                 Verdict(draft, "suppressed", "channel_consent", "no recommended channel is consented to")
@@ -97,31 +97,31 @@ def _stopped(draft: TriggerDraft, customer: Customer, settings: PolicySettings) 
         until = customer.declined.get(draft.product or "", at)
         if until > at:
             return "declined", f"{draft.product} was declined; not offered again before {until:%Y-%m-%d}"
-    if draft.once_per is not None and state.sent_since(at - draft.once_per, rule_id=draft.rule.id):
+    if draft.once_per is not None and state.sent_since(at - draft.once_per, rule_id=draft.rule.id, until=at):
         return "once_per", f"{draft.rule.id} already fired within {draft.once_per.days} days"
     if draft.kind in SALES:
-        if state.sent_since(at - timedelta(days=7), kinds=SALES) >= settings.sales_per_7_days:
+        if state.sent_since(at - timedelta(days=7), kinds=SALES, until=at) >= settings.sales_per_7_days:
             return "frequency_cap", f"at most {settings.sales_per_7_days} sales trigger(s) in 7 days"
-        if state.sent_since(at - timedelta(days=30), kinds=SALES) >= settings.sales_per_30_days:
+        if state.sent_since(at - timedelta(days=30), kinds=SALES, until=at) >= settings.sales_per_30_days:
             return "frequency_cap", f"at most {settings.sales_per_30_days} sales triggers in 30 days"
     elif state.sent_since(
-        at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key
+        at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key, until=at
     ):
         return "frequency_cap", f"{draft.rule.id} at most once in {settings.care_reason_days} days"
     return None
 
 
 def first_consented_channel(
-    preferred: tuple[ContactChannel, ...], profile: CustomerProfile | None
+    preferred: tuple[ContactChannel, ...], profile: CustomerProfile | None, *, reached_by: str | None = None
 ) -> ContactChannel | None:
     """The first channel the customer allows; web and branch need no outbound consent."""
     for channel in preferred:
         if channel in ("web", "branch"):
             return channel
         if profile is None:
-            # Without a profile only care reaches this point: of the outbound channels
-            # only the phone, the line the customer reached us on; consents are unknown.
-            if channel == "phone":
+            # Without a profile only care reaches this point and consents are unknown:
+            # call back only a customer who called us.
+            if channel == "phone" and reached_by == "phone":
                 return channel
             continue
         if getattr(profile.consents, channel):

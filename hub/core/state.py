@@ -125,11 +125,14 @@ class CustomerState(BaseModel):
         rule_id: str | None = None,
         kinds: frozenset[str] | None = None,
         cap_key: str | None = None,
+        until: datetime | None = None,
     ) -> int:
+        """Sends in ``(since, until]``: later ones (a replay in other batches) do not count."""
         return sum(
             1
             for item in self.sent
             if item.at > since
+            and (until is None or item.at <= until)
             and (rule_id is None or item.rule_id == rule_id)
             and (kinds is None or item.kind in kinds)
             and (cap_key is None or item.cap_key == cap_key)

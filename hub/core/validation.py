@@ -7,7 +7,7 @@ also the metric label.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -42,6 +42,9 @@ def decode_interaction(
         event = INTERACTION_ADAPTER.validate_json(text)
     except ValidationError as exc:
         return _explain(exc.errors(include_url=False, include_input=False))
+    insane = _unstorable(text, event)
+    if insane is not None:
+        return Rejection("schema", insane)
     if event.channel != topic_channel:
         return Rejection(
             "channel_mismatch", f"channel {event.channel!r} published on the {topic_channel} topic"
@@ -57,6 +60,22 @@ def decode_interaction(
             "unknown_customer", "no customer_id, and resolution by channel identifiers is not enabled"
         )
     return event
+
+
+EARLIEST = date(1970, 1, 1)
+LATEST = date(2200, 1, 1)
+
+
+def _unstorable(text: str, event: Interaction) -> str | None:
+    """Values the contract's types allow but no bank record has and PostgreSQL refuses."""
+    if "\\u0000" in text or "\x00" in text:
+        return "text contains NUL characters"
+    dates = {"occurred_at": event.occurred_at.date()}
+    dates.update({f"payload.{k}": v for k, v in event.payload.__dict__.items() if isinstance(v, date)})
+    for name, value in dates.items():
+        if not EARLIEST <= value < LATEST:
+            return f"{name}: date {value.isoformat()} is outside {EARLIEST.year}-{LATEST.year - 1}"
+    return None
 
 
 def _explain(errors: list[ErrorDetails]) -> Rejection:

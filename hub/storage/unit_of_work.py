@@ -16,6 +16,7 @@ from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
 from hub.core.pii import Hasher, protected_identifiers
+from hub.core.state import Sent
 from hub.storage.errors import converted
 from hub.storage.records import OutboxEntry, ReceivedEvent
 from schemas.trigger import RuleRef, Trigger
@@ -69,6 +70,26 @@ class UnitOfWork:
         for row in rows:
             declined.setdefault(row["customer_id"], {})[row["product"]] = row["until"]
         return declined
+
+    async def counted_decisions(self, customer_ids: Sequence[str], since: datetime) -> list[tuple[str, Sent]]:
+        """(customer, what counted against the policy) since ``since``, from the decision log."""
+        if not customer_ids:
+            return []
+        with converted("reading the decision log"):
+            rows = await self._connection.fetch(_SELECT_COUNTED, list(customer_ids), since)
+        return [
+            (
+                r["customer_id"],
+                Sent(
+                    at=r["decided_at"],
+                    rule_id=r["rule_id"],
+                    kind=r["kind"],
+                    product=r["product"],
+                    cap_key=r["cap_key"],
+                ),
+            )
+            for r in rows
+        ]
 
     async def schedule(self, checks: Sequence[tuple[ScheduledCheck, int]]) -> None:
         if not checks:
@@ -140,6 +161,7 @@ class UnitOfWork:
                 d.verdict.channel,
                 d.verdict.not_before,
                 d.verdict.draft.at,
+                d.verdict.draft.cap_key,
             )
             for d in decided
         ]
@@ -195,6 +217,11 @@ _SELECT_DECLINED = """
 SELECT customer_id, product, until FROM declined_offers WHERE customer_id = ANY($1::text[])
 """
 
+_SELECT_COUNTED = """
+SELECT customer_id, rule_id, kind, product, cap_key, decided_at FROM decisions
+WHERE customer_id = ANY($1::text[]) AND outcome <> 'suppressed' AND decided_at > $2
+"""
+
 _INSERT_CHECK = """
 INSERT INTO scheduled_checks (check_id, customer_id, rule_id, rule_version, due_at, shard, correlation,
                               evidence, context)
@@ -219,8 +246,8 @@ RETURNING c.check_id, c.shard, c.customer_id, c.rule_id, c.rule_version, c.due_a
 
 _INSERT_DECISION = """
 INSERT INTO decisions (decision_id, customer_id, rule_id, rule_version, kind, product, tier, outcome, policy,
-                       detail, reason, evidence, channel, not_before, decided_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                       detail, reason, evidence, channel, not_before, decided_at, cap_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (decision_id) DO NOTHING
 """
 

@@ -100,7 +100,7 @@ rules:
       action: apologise
       priority: 60
       reason: "waited {{payload.wait_minutes}} minutes"
-      channels: {{default: [phone]}}
+      channels: {{default: [sms, branch]}}
 """
 
 

@@ -53,8 +53,6 @@ def evaluate_event(
             correlation = _correlation(event, when.absent.correlate)
             out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
         assert when.event is not None
-        if when.count is not None and matches(when.count.match or when.event, event, ctx.rates):
-            state.mark(rule.id, event.event_id, event.occurred_at, when.count.within)
         if not matches(when.event, event, ctx.rates):
             continue
         count, evidence = 1, tuple[str, ...]((event.event_id,))
@@ -77,6 +75,20 @@ def evaluate_event(
         else:
             out.drafts.append(_draft(rule, ctx, event.occurred_at, evidence, facts, event))
     return out
+
+
+def count_event(event: Interaction, state: CustomerState, rules: list[RuleSpec], rates: Rates) -> None:
+    """Count ``event`` for every rule that counts events like it; once per event id.
+
+    Run for every event, replays included, before :func:`evaluate_event`: a state lost
+    with a crashed batch gets its counts back when the batch is replayed.
+    """
+    for rule in rules:
+        count, event_match = rule.when.count, rule.when.event
+        if count is None or event_match is None or not rule.enabled:
+            continue
+        if matches(count.match or event_match, event, rates):
+            state.mark(rule.id, event.event_id, event.occurred_at, count.within)
 
 
 def evaluate_due(check: ScheduledCheck, rules: list[RuleSpec], ctx: Context) -> TriggerDraft | None:
@@ -114,7 +126,7 @@ def _draft(
         kind=spec.kind,
         action=spec.action,
         product=product,
-        reason=render(spec.reason, {**facts, "product": _words(product or "")}),
+        reason=render(spec.reason, {**facts, "product": _words(product or "")})[:MAX_REASON],
         evidence=evidence,
         priority=priority,
         channels=tuple(spec.channels_for(ctx.tier)),
@@ -122,6 +134,7 @@ def _draft(
         valid_for=valid_for,
         once_per=spec.once_per,
         cap_key=None if spec.cap_by is None else str(facts.get(f"payload.{spec.cap_by}")),
+        reached_by=None if event is None else event.channel,
     )
 
 
@@ -228,6 +241,7 @@ def _facts(event: Interaction, rates: Rates, count: int) -> dict[str, Any]:
     return facts
 
 
+MAX_REASON = 256  # the contract's limit: long payload values must not make a trigger invalid
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 
 
