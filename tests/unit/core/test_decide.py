@@ -75,3 +75,31 @@ def test_a_call_asked_for_in_quiet_hours_waits_for_eight_in_the_morning() -> Non
     assert trigger.recommended_channel == "phone"
     assert trigger.not_before == datetime(2026, 11, 26, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
     assert trigger.created_at == late
+
+
+def test_a_reason_never_outgrows_the_contract() -> None:
+    long_category = "x" * 250  # the contract allows it; the reason quoting it would be 300+
+    [trigger] = run(event("phone", "complaint", payload={"category": long_category}), who=customer()).triggers
+    assert len(trigger.reason) == 256
+
+
+def test_without_a_profile_only_a_caller_is_called_back() -> None:
+    called = run(event("phone", "complaint"), who=None).triggers
+    waited = run(event("branch", "visit", payload={"wait_minutes": 45}), who=None)
+    assert [t.recommended_channel for t in called] == ["phone"]
+    assert waited.triggers == []
+    assert waited.decided[0].verdict.policy == "channel_consent"
+
+
+def test_sends_later_in_event_time_do_not_count_against_an_earlier_moment() -> None:
+    state = CustomerState()
+    who = customer()
+    run(
+        usd_deposit("80000.00", event_id="later", occurred_at=(NOW + timedelta(days=3)).isoformat()),
+        state,
+        who,
+    )
+    earlier = run(usd_deposit("80000.00", event_id="earlier", occurred_at=NOW.isoformat()), state, who)
+    # A replay with other batch boundaries may see the later send first: it must not
+    # change what was decided at the earlier moment.
+    assert published(earlier) == ["high_value_walk_in_rm_referral"]

@@ -79,3 +79,26 @@ def test_non_utf8_raw_is_kept_as_base64_by_the_ingest() -> None:
 
     assert base64.b64decode(raw_as_text(b"\xff\xfe")) == b"\xff\xfe"
     assert raw_as_text(b'{"a": 1}') == '{"a": 1}'
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"payload": {"category": "lost\u0000payment"}}, "schema: text contains NUL characters"),
+        ({"occurred_at": "0001-01-01T00:00:00+00:00"}, "schema: occurred_at: date 0001-01-01 is outside"),
+    ],
+)
+def test_values_no_bank_record_has_are_rejected_before_they_reach_the_database(
+    change: dict[str, object], expected: str
+) -> None:
+    record = envelope("phone", "complaint")
+    payload = change.pop("payload", None)
+    if isinstance(payload, dict):
+        record["payload"].update(payload)
+    record.update(change)
+    assert reason_of(raw(record), channel="phone").startswith(expected)
+
+
+def test_a_payload_date_out_of_range_is_rejected() -> None:
+    record = envelope("teller", "time_deposit_opened", payload={"maturity_date": "0002-01-01"})
+    assert reason_of(raw(record)).startswith("schema: payload.maturity_date: date 0002-01-01 is outside")
