@@ -10,6 +10,7 @@ import importlib.util
 import os
 import pwd
 import secrets
+import socket
 import stat
 import subprocess
 from pathlib import Path
@@ -20,6 +21,11 @@ from hub.errors import InfraError
 DATABASE = "hub"
 USER = "hub"
 SYSTEM_USER = "embedded_postgres"
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _install_dir() -> Path:
@@ -60,6 +66,11 @@ class LocalPostgres:
     def start(self) -> None:
         if self.is_running():
             return
+        if _port_taken(self.port):
+            raise InfraError(
+                f"port {self.port} is taken by another server (another checkout's `hub infra up`?): stop it "
+                "with `hub infra down` there, or pick a port with HUB_INFRA_POSTGRES_PORT"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.data / "PG_VERSION").exists():
             self._init()
