@@ -42,6 +42,9 @@ class HubUnderTest:
             "HUB_DATA_DIR": str(self.workdir / "data"),
             "HUB_WEB_PORT": str(self.web_port),
             "HUB_BATCH_WITHIN_MS": "20",
+            # No control group unless a test asks: a random customer id would otherwise be
+            # held out of sales one time in twenty (the control group has unit tests).
+            "HUB_POLICY__CONTROL_SHARE": "0",
             **self.extra_env,
         }
 

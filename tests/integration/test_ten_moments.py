@@ -71,7 +71,7 @@ def moments(run: str) -> tuple[list[tuple[str, bytes, bytes]], list[tuple[str, b
 
 
 async def test_each_of_the_ten_moments_publishes_its_trigger(tmp_path: Path) -> None:
-    hub = HubUnderTest(tmp_path, extra_env={"HUB_POLICY__CONTROL_SHARE": "0"})
+    hub = HubUnderTest(tmp_path)
     hub.start()
     try:
         profiles, events = moments(hub.prefix.strip("."))
