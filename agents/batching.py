@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from faust.types import StreamT
@@ -43,3 +43,17 @@ async def finish_before_stopping(work: Awaitable[None], *, grace_s: float = SHUT
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(task, grace_s)
         raise
+
+
+async def one_by_one(
+    stream: StreamT[Any], handle: Callable[[Any], Awaitable[None]], *, max_: int, within_s: float
+) -> None:
+    """Handle a stream's events one at a time, acknowledging each batch once all are handled.
+
+    For reference data (profiles, outcomes) where order matters more than throughput;
+    unlike ``stream.events()`` nothing is acknowledged that was not handled.
+    """
+    async for events in unacked_batches(stream, max_, within_s):
+        for event in events:
+            await finish_before_stopping(handle(event))
+        await ack_all(stream, events)

@@ -25,12 +25,7 @@ def register_ingest(
     @app.agent(channels, name="ingest", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def ingest(stream: StreamT[bytes]) -> None:
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
-            records = [
-                SourceRecord(
-                    e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
-                )
-                for e in events
-            ]
+            records = [SourceRecord.of(e.message) for e in events]
             await finish_before_stopping(retrying(partial(ingestor.handle, records), "ingesting a batch"))
             await ack_all(stream, events)
 

@@ -7,7 +7,7 @@ from typing import Any
 import faust
 from faust.types import StreamT, TopicT
 
-from agents.batching import ack_all, finish_before_stopping, unacked_batches
+from agents.batching import one_by_one
 from hub import metrics
 from hub.dead_letter import DeadLetters, SourceRecord
 from hub.kafka_app import AGENT_SUPERVISOR
@@ -26,14 +26,13 @@ def register_outcomes(app: faust.App, runtime: Runtime, outcomes_topic: TopicT) 
     @app.agent(outcomes_topic, name="outcomes", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def outcomes(stream: StreamT[bytes]) -> None:
         store = await runtime.store()
-        async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
-            for event in events:
-                await finish_before_stopping(store_outcome(event, store))
-            await ack_all(stream, events)
+        within_s = settings.batch_within_ms / 1000
+        await one_by_one(
+            stream, partial(store_outcome, store=store), max_=settings.batch_max, within_s=within_s
+        )
 
     async def store_outcome(event: Any, store: HistoryStore) -> None:
-        message = event.message
-        record = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value)
+        record = SourceRecord.of(event.message)
         outcome = await dead_letters.validate(TriggerOutcome, record, category="outcome_schema")
         if outcome is None:
             return

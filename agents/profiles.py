@@ -7,7 +7,7 @@ from typing import Any
 import faust
 from faust.types import StreamT, TopicT
 
-from agents.batching import ack_all, finish_before_stopping, unacked_batches
+from agents.batching import one_by_one
 from hub import metrics
 from hub.dead_letter import DeadLetters, SourceRecord
 from hub.faust_compat import as_current_event, use_raw_bytes
@@ -37,14 +37,13 @@ def register_profiles(
     @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
     async def profiles(stream: StreamT[bytes]) -> None:
         store = await runtime.store()
-        async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
-            for event in events:
-                await finish_before_stopping(store_profile(event, store))
-            await ack_all(stream, events)
+        within_s = settings.batch_within_ms / 1000
+        await one_by_one(
+            stream, partial(store_profile, store=store), max_=settings.batch_max, within_s=within_s
+        )
 
     async def store_profile(event: Any, store: HistoryStore) -> None:
-        message = event.message
-        record = SourceRecord(message.topic, message.partition, message.offset, message.key, message.value)
+        record = SourceRecord.of(event.message)
         profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
         if profile is None:
             return

@@ -26,6 +26,11 @@ class SourceRecord:
     key: bytes | None
     value: bytes | None
 
+    @classmethod
+    def of(cls, message: Any) -> "SourceRecord":
+        """From a Faust message (anything with topic, partition, offset, key and value)."""
+        return cls(message.topic, message.partition, message.offset, message.key, message.value)
+
 
 async def dead_letter(
     sink: RecordSink, dlq_topic: str, record: SourceRecord, *, category: str, reason: str, now: datetime
