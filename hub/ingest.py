@@ -32,10 +32,6 @@ class Ingestor:
         self._accepted_topic = settings.topic(topics.INTERACTIONS_ACCEPTED)
         self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
-    @property
-    def source_topics(self) -> list[str]:
-        return list(self._channel_of)
-
     async def handle(self, records: Sequence[SourceRecord]) -> None:
         """Route every record; returns once the broker acknowledged every output."""
         now = self._clock()

@@ -151,9 +151,12 @@ class HistoryRecorder:
             await self._recall(work, events, batch)
             await self._decide_in_event_time(work, events, new_ids, due, config, batch)
             # Checks scheduled by this very batch and already due (a deposit maturing soon).
-            for check, shard in await work.due_checks(_watermarks(events)):
+            due_now = await work.due_checks(_watermarks(events))
+            newcomers = sorted({c.customer_id for c, _ in due_now} - set(batch.shard_of))
+            batch.declined.update(await work.declined_offers(newcomers))
+            for check, shard in due_now:
                 batch.shard_of[check.customer_id] = shard
-                await self._fire(work, check, shard, config, batch)
+                self._fire(check, shard, config, batch)
             await work.add_decisions(batch.decided)
             await work.add_triggers(batch.outbox)
         for customer_id, state in batch.states.items():
@@ -196,7 +199,7 @@ class HistoryRecorder:
                 p for p in pending if p[1] == item.shard and p[0].due_at <= clock[item.shard]
             ]:
                 pending.remove((check, shard))
-                await self._fire(work, check, shard, config, batch)
+                self._fire(check, shard, config, batch)
             customer_id = event.customer.customer_id
             assert customer_id is not None
             state = self._state(batch, customer_id)
@@ -218,17 +221,13 @@ class HistoryRecorder:
                 acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
             state.apply(event)
         for check, shard in pending:
-            await self._fire(work, check, shard, config, batch)
+            self._fire(check, shard, config, batch)
         # Scheduled first: a follow-up in the same batch must find the check to cancel.
         await work.schedule(schedules)
         await work.cancel(cancellations)
         await work.record_acquisitions(acquisitions)
 
-    async def _fire(
-        self, work: UnitOfWork, check: ScheduledCheck, shard: int, config: DecisionConfig, batch: _Batch
-    ) -> None:
-        if check.customer_id not in batch.declined:
-            batch.declined.update(await work.declined_offers([check.customer_id]))
+    def _fire(self, check: ScheduledCheck, shard: int, config: DecisionConfig, batch: _Batch) -> None:
         state = self._state(batch, check.customer_id)
         subject = Subject(
             check.customer_id,

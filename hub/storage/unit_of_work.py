@@ -64,6 +64,8 @@ class UnitOfWork:
         ]
 
     async def declined_offers(self, customer_ids: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        if not customer_ids:
+            return {}
         with converted("reading declined offers"):
             rows = await self._connection.fetch(_SELECT_DECLINED, list(customer_ids))
         declined: dict[str, dict[str, datetime]] = {}
