@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.core.pii import Hasher
+from hub.core.pii import Hasher, Keyring
 from hub.errors import ConfigError
 
 ENV_PREFIX = "HUB_"
@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     pii_key: SecretStr | None = None
     """The key of the keyed hashes of card and phone numbers (HMAC-SHA256)."""
     pii_key_id: str = Field("k1", pattern=r"^[A-Za-z0-9_-]{1,16}$")
+    pii_previous_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    """Retired keys by key id (JSON), still tried when looking identifiers up after a rotation."""
     db_pool_size: int = Field(4, ge=1, le=100)
 
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
@@ -156,6 +158,14 @@ class Settings(BaseSettings):
             )
         return Hasher(self.pii_key_id, self.pii_key.get_secret_value().encode())
 
+    def require_pii_keyring(self) -> Keyring:
+        previous = tuple(
+            Hasher(key_id, key.get_secret_value().encode())
+            for key_id, key in self.pii_previous_keys.items()
+            if key_id != self.pii_key_id
+        )
+        return Keyring(self.require_pii_key(), previous)
+
     def describe(self) -> dict[str, Any]:
         """The effective configuration with secrets masked, for the start-up log."""
         shown = self.model_dump(mode="json")
@@ -164,6 +174,7 @@ class Settings(BaseSettings):
         for secret in ("kafka_sasl_password", "pii_key"):
             if getattr(self, secret) is not None:
                 shown[secret] = "***"
+        shown["pii_previous_keys"] = {key_id: "***" for key_id in self.pii_previous_keys}
         return shown
 
 

@@ -19,7 +19,7 @@ OUTPUT_DIR = Path(__file__).parent / "json"
 
 SHAPES: dict[str, TypeAdapter[Any]] = {
     "interaction.v1": INTERACTION_ADAPTER,
-    "customer_profile.v1": TypeAdapter(CustomerProfile),
+    "customer_profile.v2": TypeAdapter(CustomerProfile),  # accepts version 1 too
     "trigger.v1": TypeAdapter(Trigger),
     "trigger_outcome.v1": TypeAdapter(TriggerOutcome),
     "rejected_record.v1": TypeAdapter(RejectedRecord),

@@ -4,7 +4,7 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from schemas.common import ContractModel, Money, NonEmptyStr
 
@@ -26,7 +26,10 @@ class Identifiers(ContractModel):
 
 
 class CustomerProfile(ContractModel):
+    """Version 1, or version 2 which adds ``merged_into``; both are accepted."""
+
     customer_id: NonEmptyStr
+    schema_version: Literal[1, 2] = 1
     birth_date: date | None = None
     time_zone: str | None = None
     segment: Segment = "retail"
@@ -36,6 +39,18 @@ class CustomerProfile(ContractModel):
     consents: Consents = Field(default_factory=Consents)
     identifiers: Identifiers = Field(default_factory=Identifiers)
     updated_at: AwareDatetime
+    merged_into: NonEmptyStr | None = None
+    """(version 2) CRM found this customer to be the same person as ``merged_into``: its
+    history reads as the survivor's and later events go to the survivor."""
+
+    @model_validator(mode="after")
+    def _merge_needs_version_2(self) -> "CustomerProfile":
+        if self.merged_into is not None:
+            if self.schema_version < 2:
+                raise ValueError("merged_into needs schema_version 2")
+            if self.merged_into == self.customer_id:
+                raise ValueError("a customer cannot be merged into itself")
+        return self
 
     @field_validator("time_zone")
     @classmethod

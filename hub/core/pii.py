@@ -38,6 +38,26 @@ class Hasher:
         return {"hash": self.digest(kind, value), "masked": mask(value)}
 
 
+IDENTIFIER_KINDS = ("account_no", "card_no", "phone", "web_user")
+
+
+def display_form(kind: str, value: str) -> str:
+    """What a person may see of an identifier: web logins as they are, numbers masked."""
+    return value if kind == "web_user" else mask(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """The current key, for new hashes, and the keys still accepted for lookups."""
+
+    current: Hasher
+    previous: tuple[Hasher, ...] = ()
+
+    def lookup_keys(self, kind: str, value: str) -> list[str]:
+        """Every digest the identifier may be stored under, the current key's first."""
+        return [hasher.digest(kind, value) for hasher in (self.current, *self.previous)]
+
+
 def protected_identifiers(ref: CustomerRef, hasher: Hasher) -> dict[str, Any]:
     """The channel identifiers of an event, safe to store: card and phone numbers as a
     keyed hash and a masked form; account numbers and web logins as they are."""
