@@ -1,6 +1,6 @@
--- Customer profiles as last received, for the customer API and the RM page. Card and
--- phone numbers are never stored here: `identifiers` in the JSON holds, per kind, objects
--- {"key": <keyed hash>, "display": <masked form>} (see customer_identifiers).
+-- Customer profiles as last received, for the customer API and the RM page. No number is
+-- stored in plain form here: `identifiers` in the JSON holds, per kind, only the display
+-- forms of customer_identifiers (e.g. {"card_no": ["************7890"]}).
 CREATE TABLE customer_profiles (
     customer_id  text PRIMARY KEY,
     -- set when CRM found this customer to be the same person as another (profile v2)
