@@ -18,7 +18,7 @@ def register_agents(app: faust.App, runtime: Runtime) -> None:
     hub_topics = declare_topics(app, runtime.settings)
     rulebook = RuleBook(runtime.settings.rules_file)
     profiles = register_profiles(app, runtime, hub_topics.profiles)
-    register_ingest(app, runtime, hub_topics.channels)
+    register_ingest(app, runtime, hub_topics.channels, profiles)
     register_history(app, runtime, hub_topics.accepted, profiles, rulebook)
     register_outcomes(app, runtime, hub_topics.outcomes)
     register_lag_monitor(app)

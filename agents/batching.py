@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from faust.types import StreamT
+
+T = TypeVar("T")
 
 
 async def unacked_batches(stream: StreamT[Any], max_: int, within_s: float) -> AsyncIterator[Sequence[Any]]:
@@ -28,7 +30,7 @@ async def ack_all(stream: StreamT[Any], events: Sequence[Any]) -> None:
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-async def finish_before_stopping(work: Awaitable[None], *, grace_s: float = SHUTDOWN_GRACE_SECONDS) -> None:
+async def finish_before_stopping(work: Awaitable[T], *, grace_s: float = SHUTDOWN_GRACE_SECONDS) -> T:
     """Await ``work``; if the worker stops meanwhile, give it ``grace_s`` to finish first.
 
     A batch cancelled between publishing its triggers and marking them published would
@@ -38,7 +40,7 @@ async def finish_before_stopping(work: Awaitable[None], *, grace_s: float = SHUT
     """
     task = asyncio.ensure_future(work)
     try:
-        await asyncio.shield(task)
+        return await asyncio.shield(task)
     except asyncio.CancelledError:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(task, grace_s)

@@ -74,4 +74,5 @@ def _accepted(event: Any) -> AcceptedRecord:
         offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),
         shard=message.partition,
         origin=event,
+        customer_id=(headers.get(ingest.HEADER_CUSTOMER) or message.key or b"").decode() or None,
     )

@@ -1,24 +1,54 @@
-"""The ingest agent on the four channel topics."""
+"""The ingest agent on the four channel topics, and the timer that re-checks waiting events."""
 
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import faust
-from faust.types import AgentT, StreamT, TopicT
+from faust.types import TP, AgentT, StreamT, TopicT
 
-from agents.batching import ack_all, finish_before_stopping, unacked_batches
+from agents.batching import finish_before_stopping, unacked_batches
 from hub.dead_letter import SourceRecord
-from hub.ingest import Ingestor
+from hub.ingest import Identity, Ingestor
 from hub.kafka_app import AGENT_SUPERVISOR
+from hub.profiles import merged_into_of
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink, RecordSink
 
+Position = tuple[str, int, int]
+
 
 def register_ingest(
-    app: faust.App, runtime: Runtime, channels: TopicT, sink: RecordSink | None = None
+    app: faust.App,
+    runtime: Runtime,
+    channels: TopicT,
+    profiles: Callable[[str], bytes | None],
+    sink: RecordSink | None = None,
 ) -> AgentT[bytes]:
     """The ingest agent; ``sink`` defaults to the app's producer (tests pass their own)."""
     settings = runtime.settings
-    ingestor = Ingestor(settings, sink or FaustProducerSink(app))
+
+    async def owners(keys: Sequence[str]) -> dict[str, str]:
+        store = await runtime.store()
+        return await store.owners_of(keys)
+
+    identity = Identity(settings.require_pii_keyring(), owners, lambda c: merged_into_of(profiles(c)))
+    ingestor = Ingestor(settings, sink or FaustProducerSink(app), identity)
+    # Records handed to the ingestor and not settled yet (waiting for a profile), with
+    # the stream that acknowledges them.
+    unsettled: dict[Position, tuple[StreamT[bytes], Any]] = {}
+
+    def is_assigned(topic: str, partition: int) -> bool:
+        return TP(topic, partition) in app.consumer.assignment()
+
+    async def settle(batch: Sequence[SourceRecord]) -> None:
+        ingestor.forget(is_assigned)
+        settled = await finish_before_stopping(retrying(partial(ingestor.handle, batch), "ingesting a batch"))
+        for record in settled:
+            stream, event = unsettled.pop((record.topic, record.partition, record.offset))
+            await stream.ack(event)
+        for position in [p for p in unsettled if not is_assigned(p[0], p[1])]:
+            del unsettled[position]
 
     # concurrency stays 1: with more, Faust can commit past a record still in flight
     # (faust-streaming #606).
@@ -26,7 +56,14 @@ def register_ingest(
     async def ingest(stream: StreamT[bytes]) -> None:
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             records = [SourceRecord.of(e.message) for e in events]
-            await finish_before_stopping(retrying(partial(ingestor.handle, records), "ingesting a batch"))
-            await ack_all(stream, events)
+            for record, event in zip(records, events, strict=True):
+                unsettled[(record.topic, record.partition, record.offset)] = (stream, event)
+            await settle(records)
+
+    @app.timer(settings.identity.recheck_seconds, name="identity-recheck")  # type: ignore[untyped-decorator]
+    async def recheck_waiting() -> None:
+        # A profile may arrive while the waiting records' partitions are quiet.
+        if ingestor.waiting:
+            await settle([])
 
     return ingest

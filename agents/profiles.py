@@ -1,5 +1,6 @@
 """The profile agent: customer reference data into a table every worker can read."""
 
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -17,7 +18,9 @@ from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 from hub.storage.history import HistoryStore
 from schemas import topics
-from schemas.profile import CustomerProfile
+from schemas.profile import CustomerProfile, Identifiers
+
+log = logging.getLogger(__name__)
 
 
 def register_profiles(
@@ -32,6 +35,7 @@ def register_profiles(
     table = use_raw_bytes(
         app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     )
+    hasher = settings.require_pii_key()
     dead_letters = DeadLetters(FaustProducerSink(app), settings.topic(topics.INTERACTIONS_DLQ))
 
     @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
@@ -47,10 +51,24 @@ def register_profiles(
         profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
         if profile is None:
             return
+        conflicts = await retrying(partial(store.record_profile, profile, hasher), "recording a profile")
+        for conflict in conflicts or ():
+            metrics.IDENTITY_CONFLICTS.labels(conflict.kind).inc()
+            log.warning(
+                "identifier conflict: %s %s claimed by %s is held by %s; not reassigned "
+                "(see identifier_conflicts)",
+                conflict.kind,
+                conflict.display,
+                conflict.claimant_id,
+                conflict.owner_id,
+            )
         key = profile.customer_id.encode()
         if is_newer(table.get(key), profile.updated_at):
+            # Rules never read identifiers: the table (a changelog topic and RocksDB
+            # files) keeps no card or phone number.
+            hot = profile.model_copy(update={"identifiers": Identifiers()})
             with as_current_event(event):
-                table[key] = profile.model_dump_json().encode()
+                table[key] = hot.model_dump_json().encode()
             metrics.PROFILES_CONSUMED.inc()
             await retrying(
                 partial(store.record_products, profile.customer_id, profile.products, profile.updated_at),

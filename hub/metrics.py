@@ -62,3 +62,19 @@ DB_RETRIES = Counter("hub_db_retries_total", "Batches retried because PostgreSQL
 CONSUMER_LAG = Gauge(
     "hub_consumer_lag_messages", "Messages behind the end of each assigned partition.", ["topic", "partition"]
 )
+IDENTITY_RESOLVED = Counter(
+    "hub_identity_resolved_total",
+    "Events without customer_id resolved by a channel identifier, by the identifier kind.",
+    ["kind"],
+)
+IDENTITY_WAITING = Gauge(
+    "hub_identity_waiting_events", "Events on this worker waiting for a profile that lists their identifiers."
+)
+IDENTITY_CONFLICTS = Counter(
+    "hub_identity_conflicts_total",
+    "Identifiers a profile claimed while another customer holds them (not reassigned).",
+    ["kind"],
+)
+CUSTOMERS_MERGED = Counter(
+    "hub_events_to_merged_customers_total", "Events for a merged customer id routed to the surviving id."
+)

@@ -56,6 +56,9 @@ class AcceptedRecord:
     offset: int
     shard: int = 0
     origin: Any = None
+    customer_id: str | None = None
+    """Whom ingest resolved the event to: the event's own customer_id, the holder of its
+    identifiers, or the customer it was merged into."""
 
 
 class StateTable(Protocol):
@@ -258,6 +261,9 @@ class HistoryRecorder:
                     )
                 )
                 continue
+            if record.customer_id is not None and record.customer_id != event.customer.customer_id:
+                resolved = event.customer.model_copy(update={"customer_id": record.customer_id})
+                event = event.model_copy(update={"customer": resolved})
             item = ReceivedEvent(
                 event, record.received_at, record.topic, record.partition, record.offset, record.shard
             )

@@ -60,6 +60,53 @@ class TierSettings(_Group):
     affluent: Decimal = Decimal("50000")
 
 
+class IdentitySettings(_Group):
+    """How long, and how many, events with unknown identifiers wait for their profile."""
+
+    wait_minutes: float = Field(15.0, ge=0)
+    """Event time an unresolved event waits before it is dead-lettered (unknown_customer)."""
+    max_waiting_per_partition: int = Field(10_000, ge=1)
+    """Memory bound: beyond it the oldest waiting event of the partition is dead-lettered."""
+    recheck_seconds: float = Field(1.0, gt=0)
+    """How often waiting events are looked up again while no new events arrive."""
+
+
+ApiScope = Literal["customers:read", "decisions:read"]
+"""``customers:read``: profile, history, search. ``decisions:read``: the decision log."""
+
+
+class ApiToken(_Group):
+    """A bearer token of the customer API, named so that logs can say whose it was."""
+
+    name: str = Field(min_length=1, max_length=64)
+    token: SecretStr
+    scopes: tuple[ApiScope, ...] = ()
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("a token must be at least 16 characters")
+        return value
+
+
+class ApiSettings(_Group):
+    """``hub api``: where it listens and which bearer tokens it accepts (HUB_API__TOKENS, JSON)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    tokens: tuple[ApiToken, ...] = ()
+
+    def require_tokens(self) -> tuple[ApiToken, ...]:
+        if not self.tokens:
+            raise ConfigError(
+                "HUB_API__TOKENS is not set: give the API at least one bearer token, e.g. "
+                'HUB_API__TOKENS=\'[{"name": "rm-desk", "token": "<at least 16 random characters>", '
+                '"scopes": ["customers:read", "decisions:read"]}]\''
+            )
+        return self.tokens
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -104,6 +151,8 @@ class Settings(BaseSettings):
     default_time_zone: str = "Asia/Shanghai"
     policy: PolicySettings = Field(default_factory=PolicySettings)
     tiers: TierSettings = Field(default_factory=TierSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @field_validator("default_time_zone")
     @classmethod
@@ -175,6 +224,8 @@ class Settings(BaseSettings):
             if getattr(self, secret) is not None:
                 shown[secret] = "***"
         shown["pii_previous_keys"] = {key_id: "***" for key_id in self.pii_previous_keys}
+        for token in shown["api"]["tokens"]:
+            token["token"] = "***"
         return shown
 
 

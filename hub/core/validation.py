@@ -2,8 +2,9 @@
 
 The reason strings are part of what operators read on ``interactions.dlq``; each starts
 with a stable category (``invalid_json``, ``schema``, ``unknown_channel``,
-``unknown_type``, ``channel_mismatch``, ``future_event``, ``unknown_customer``) that is
-also the metric label.
+``unknown_type``, ``channel_mismatch``, ``future_event``) that is also the metric label.
+An event that names no customer_id is valid here; ingest resolves its identifiers, and
+gives up with ``unknown_customer``.
 """
 
 from dataclasses import dataclass
@@ -54,10 +55,6 @@ def decode_interaction(
             "future_event",
             f"occurred_at {event.occurred_at.isoformat()} is more than "
             f"{_hours(future_tolerance)} hours after receipt at {now.isoformat()}",
-        )
-    if event.customer.customer_id is None:
-        return Rejection(
-            "unknown_customer", "no customer_id, and resolution by channel identifiers is not enabled"
         )
     return event
 

@@ -18,11 +18,15 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from hub.core.pii import Hasher
 from hub.errors import StoreUnavailable
+from hub.storage import identity
 from hub.storage.errors import converted
+from hub.storage.identity import Conflict
 from hub.storage.migrations import available_migrations
 from hub.storage.records import DecisionRow, HistoryRow
 from hub.storage.unit_of_work import UnitOfWork
+from schemas.profile import CustomerProfile
 from schemas.trigger import TriggerOutcome
 
 
@@ -43,6 +47,11 @@ class HistoryStore:
             ) from exc
         assert pool is not None
         return cls(pool)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The pool, for read models that share this store's connections (the customer API)."""
+        return self._pool
 
     async def close(self) -> None:
         await self._pool.close()
@@ -105,6 +114,17 @@ class HistoryStore:
             await self._pool.executemany(
                 _INSERT_ACQUISITION, [(customer_id, product, at, "profile") for product in products]
             )
+
+    async def record_profile(self, profile: CustomerProfile, hasher: Hasher) -> list[Conflict] | None:
+        """Store a profile and claim its identifiers; see :func:`identity.record_profile`."""
+        with converted("recording a profile"):
+            async with self._pool.acquire() as connection:
+                return await identity.record_profile(connection, profile, hasher)
+
+    async def owners_of(self, lookup_keys: Sequence[str]) -> dict[str, str]:
+        """Which customer holds each of these identifier keys (those held by nobody are left out)."""
+        with converted("resolving identifiers"):
+            return await identity.owners_of(self._pool, lookup_keys)
 
     async def history(self, customer_id: str, *, limit: int = 100) -> list[HistoryRow]:
         """The customer's interactions across channels, newest first (event time)."""

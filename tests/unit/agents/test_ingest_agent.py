@@ -28,13 +28,17 @@ class MemorySink:
 
 async def test_agent_routes_good_records_by_customer_and_dead_letters_bad_ones() -> None:
     settings = Settings(
-        kafka_bootstrap="localhost:9092", store="memory://", topic_prefix="t.", batch_within_ms=5
+        kafka_bootstrap="localhost:9092",
+        store="memory://",
+        topic_prefix="t.",
+        batch_within_ms=5,
+        pii_key="a test key of some length",
     )
     app = create_app(settings)
     sink = MemorySink()
     # One named topic: Faust's test context labels records with the agent's topic name.
     teller = raw_topic(app, settings.topic(topics.INTERACTIONS_TELLER))
-    agent = register_ingest(app, Runtime(settings), teller, sink)
+    agent = register_ingest(app, Runtime(settings), teller, lambda customer_id: None, sink)
     good = raw(envelope(event_id="e-1", customer={"customer_id": "C42"}))
     async with agent.test_context() as context:
         await context.put(good, key=b"acct-1")

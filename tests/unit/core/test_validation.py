@@ -64,9 +64,12 @@ def test_more_than_24_hours_in_the_future_is_rejected_and_24_exactly_is_not() ->
     assert reason_of(raw(beyond)).startswith("future_event: ")
 
 
-def test_an_event_without_customer_id_waits_for_identity_resolution() -> None:
+def test_an_event_with_only_a_channel_identifier_is_valid_and_left_to_identity_resolution() -> None:
     customer = {"customer_id": None, "account_no": "6222000011112222"}
-    assert reason_of(raw(envelope(customer=customer))).startswith("unknown_customer: ")
+    event = decode(raw(envelope(customer=customer)))
+    assert not isinstance(event, Rejection)
+    assert event.customer.customer_id is None
+    assert event.customer.account_no == "6222000011112222"
 
 
 def test_reasons_never_echo_the_values_of_the_record() -> None:
