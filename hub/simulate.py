@@ -19,6 +19,20 @@ from schemas import topics
 FOREIGN = ("USD", "EUR", "GBP", "HKD", "JPY")
 TOPICS_ = ("travel", "study_abroad", "mortgage", "card_fees", "wealth", "other")
 PRODUCTS = ("credit_card", "personal_loan", "wealth_account", "insurance", "fund")
+IDENTIFIER_FORMATS = {
+    "account_no": "6222{n:012d}",
+    "card_no": "4000{n:012d}",
+    "phone": "+86138{n:08d}",
+    "web_user": "user{n}",
+}
+# Per channel: the identifier it knows customers by, and the share of its events that
+# carry only that identifier.
+IDENTIFIED_BY = {
+    "teller": ("account_no", 0.15),
+    "phone": ("phone", 0.5),
+    "web": ("web_user", 0.15),
+    "branch": ("card_no", 0.3),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +97,7 @@ class TrafficGenerator:
                 "sms": True,
                 "email": r.random() < 0.5,
             },
-            "identifiers": {
-                "account_no": [f"6222{n:012d}"],
-                "card_no": [f"4000{n:012d}"],
-                "phone": [f"+86138{n:08d}"],
-                "web_user": [f"user{n}"],
-            },
+            "identifiers": {kind: [pattern.format(n=n)] for kind, pattern in IDENTIFIER_FORMATS.items()},
             "updated_at": (self._start - timedelta(days=1)).isoformat(),
         }
 
@@ -120,7 +129,21 @@ class TrafficGenerator:
             },
             "payload": payload,
         }
-        return Record(topics.CHANNEL_TOPICS[channel], cid.encode(), json.dumps(envelope).encode())
+        key = cid
+        known_by = self._known_by(channel, int(cid[1:]))
+        if known_by is not None:
+            # The channel knows the customer only by what it holds; the hub resolves it.
+            kind, key = known_by
+            envelope["customer"] = {"customer_id": None, kind: key}
+        return Record(topics.CHANNEL_TOPICS[channel], key.encode(), json.dumps(envelope).encode())
+
+    def _known_by(self, channel: str, n: int) -> tuple[str, str] | None:
+        """Some events name no customer_id: a call by the caller's number, a kiosk visit by
+        card, a counter transaction by account, a web session by login."""
+        kind, share = IDENTIFIED_BY[channel]
+        if self._random.random() >= share:
+            return None
+        return kind, IDENTIFIER_FORMATS[kind].format(n=n)
 
     def _money(self, low: int, high: int) -> str:
         return f"{Decimal(self._random.randint(low * 100, high * 100)) / 100:.2f}"

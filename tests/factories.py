@@ -73,7 +73,7 @@ def profile(**overrides: Any) -> dict[str, Any]:
         "products": ["savings", "debit_card"],
         "rm_id": None,
         "consents": {"marketing": True, "phone": True, "sms": True, "email": False},
-        "identifiers": {"account_no": ["6222000011112222"], "card_no": [], "phone": [], "web_user": []},
+        "identifiers": {"account_no": [], "card_no": [], "phone": [], "web_user": []},
         "updated_at": "2026-11-24T08:00:00+08:00",
     }
     record.update(overrides)
