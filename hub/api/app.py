@@ -1,0 +1,243 @@
+"""The customer API: a read-only view of PostgreSQL for relationship managers and their page.
+
+Usage::
+
+    app = create_api(settings, CustomerReads(store))   # an ASGI app; hub.api.server runs it
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import AwareDatetime
+
+from hub.api.auth import requires
+from hub.api.errors import register_error_handlers
+from hub.api.models import (
+    CustomerView,
+    DecisionItem,
+    DecisionPage,
+    ErrorBody,
+    Health,
+    HistoryPage,
+    OpenComplaint,
+    Readiness,
+    SearchByCustomerId,
+    SearchRequest,
+    SearchResult,
+    TimelineItem,
+)
+from hub.api.paging import decode_cursor, encode_cursor
+from hub.core.money import Rates
+from hub.core.pii import mask
+from hub.core.tiers import tier_of
+from hub.settings import Settings
+from hub.storage import customer_reads as stored
+from schemas.interaction import CHANNELS, Channel
+
+STATIC = Path(__file__).parent / "static"
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "No bearer token, or one that is not accepted",
+        403: "The token lacks the scope",
+        404: "No such customer",
+        422: "A parameter is not valid",
+    }.items()
+}
+
+# Customer data must not linger in browser or proxy caches; the page needs nothing from
+# elsewhere, so the policy can forbid everything else.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+
+
+class Reads(Protocol):
+    """What the API reads; :class:`hub.storage.customer_reads.CustomerReads` in production."""
+
+    async def is_ready(self) -> bool: ...
+    async def identity(self, customer_id: str) -> stored.Identity | None: ...
+    async def customer_by_lookup_keys(self, lookup_keys: list[str]) -> str | None: ...
+    async def profile(self, customer_id: str) -> stored.StoredProfile | None: ...
+    async def open_complaints(self, ids: tuple[str, ...]) -> list[stored.OpenComplaint]: ...
+    async def channel_counts(self, ids: tuple[str, ...]) -> dict[str, int]: ...
+    async def history(
+        self,
+        ids: tuple[str, ...],
+        *,
+        channels: list[str],
+        since: datetime | None,
+        until: datetime | None,
+        after: stored.Position | None,
+        limit: int,
+    ) -> list[stored.InteractionRecord]: ...
+    async def decisions(
+        self, ids: tuple[str, ...], *, after: stored.Position | None, limit: int
+    ) -> list[stored.DecisionRecord]: ...
+
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+
+
+def create_api(settings: Settings, reads: Reads) -> FastAPI:
+    app = FastAPI(
+        title="Customer interaction hub API",
+        version=version("interaction-hub"),
+        description="Read-only: customer profiles, cross-channel history and the decision log.",
+        docs_url=None,  # the interactive docs load scripts from a CDN; /openapi.json is served
+        redoc_url=None,
+    )
+    app.state.tokens = settings.api.tokens
+    register_error_handlers(app)
+    rates = Rates(settings.fx_rates, settings.home_currency)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def known(customer_id: str) -> stored.Identity:
+        identity = await reads.identity(customer_id)
+        if identity is None:
+            raise HTTPException(404, "no customer with that id")
+        return identity
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> Health:
+        return Health()
+
+    @app.get("/readyz", tags=["operations"], response_model=Readiness, responses={503: {"model": Readiness}})
+    async def readyz() -> JSONResponse:
+        ready = await reads.is_ready()
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get(
+        "/customers/{customer_id}",
+        tags=["customers"],
+        responses=ERRORS,
+        dependencies=[Depends(requires("customers:read"))],
+    )
+    async def customer(customer_id: str) -> CustomerView:
+        """The customer 360: profile, tier, open complaints and interactions per channel."""
+        identity = await known(customer_id)
+        found = await reads.profile(identity.customer_id)
+        counts = await reads.channel_counts(identity.ids)
+        complaints = await reads.open_complaints(identity.ids)
+        profile = found.profile if found else None
+        return CustomerView(
+            customer_id=identity.customer_id,
+            requested_id=identity.requested_id,
+            merged_ids=identity.merged_ids,
+            segment=profile.segment if profile else None,
+            tier=tier_of(profile, settings.tiers, rates=rates),
+            assets_under_management=profile.assets_under_management if profile else None,
+            products=list(profile.products) if profile else None,
+            rm_id=profile.rm_id if profile else None,
+            consents=profile.consents if profile else None,
+            identifiers=profile.identifiers if profile else None,
+            birth_date=profile.birth_date if profile else None,
+            time_zone=profile.time_zone if profile else None,
+            updated_at=found.updated_at if found else None,
+            open_complaints=[OpenComplaint(**asdict(c)) for c in complaints],
+            interaction_counts={channel: counts.get(channel, 0) for channel in CHANNELS},
+        )
+
+    @app.get(
+        "/customers/{customer_id}/history",
+        tags=["customers"],
+        responses=ERRORS,
+        dependencies=[Depends(requires("customers:read"))],
+    )
+    async def history(
+        customer_id: str,
+        channel: Annotated[list[Channel], Query(description="Repeat to ask for several.")] = [],  # noqa: B006
+        since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive.")] = None,
+        until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive.")] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> HistoryPage:
+        """Interactions across channels and merged ids, newest first (event time)."""
+        after = decode_cursor(cursor)
+        identity = await known(customer_id)
+        rows = await reads.history(
+            identity.ids, channels=list(channel), since=since, until=until, after=after, limit=limit + 1
+        )
+        page = rows[:limit]
+        last = page[-1] if len(rows) > limit else None
+        return HistoryPage(
+            items=[timeline_item(row) for row in page],
+            next_cursor=encode_cursor(last.occurred_at, last.event_id) if last else None,
+        )
+
+    @app.get(
+        "/customers/{customer_id}/decisions",
+        tags=["decisions"],
+        responses=ERRORS,
+        dependencies=[Depends(requires("decisions:read"))],
+    )
+    async def decisions(customer_id: str, limit: Limit = 50, cursor: Cursor = None) -> DecisionPage:
+        """Every decision about the customer, newest first: published, suppressed or held out."""
+        after = decode_cursor(cursor)
+        identity = await known(customer_id)
+        rows = await reads.decisions(identity.ids, after=after, limit=limit + 1)
+        page = rows[:limit]
+        last = page[-1] if len(rows) > limit else None
+        return DecisionPage(
+            items=[DecisionItem(**asdict(row)) for row in page],
+            next_cursor=encode_cursor(last.decided_at, last.decision_id) if last else None,
+        )
+
+    @app.post(
+        "/customers/search",
+        tags=["customers"],
+        responses=ERRORS,
+        dependencies=[Depends(requires("customers:read"))],
+    )
+    async def search(query: SearchRequest) -> SearchResult:
+        """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
+        if isinstance(query, SearchByCustomerId):
+            return SearchResult(customer_id=(await known(query.customer_id)).customer_id)
+        keys = settings.require_pii_keyring().lookup_keys(query.kind, query.value)
+        holder = await reads.customer_by_lookup_keys(keys)
+        if holder is None:
+            raise HTTPException(404, "no customer holds that identifier")
+        identity = await reads.identity(holder)
+        # An identifier can be claimed before any profile or event of its holder arrived.
+        return SearchResult(customer_id=identity.customer_id if identity else holder)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def timeline_item(row: stored.InteractionRecord) -> TimelineItem:
+    return TimelineItem(**{**asdict(row), "identifiers": display_identifiers(row.identifiers)})
+
+
+def display_identifiers(stored_identifiers: dict[str, Any]) -> dict[str, str]:
+    """What a person may see of an event's identifiers: masked numbers, never a hash."""
+    shown = {}
+    for kind, value in stored_identifiers.items():
+        if isinstance(value, dict):  # card and phone numbers: {"hash", "masked"}
+            if isinstance(value.get("masked"), str):
+                shown[kind] = value["masked"]
+        elif kind == "account_no":
+            shown[kind] = mask(str(value))
+        else:
+            shown[kind] = str(value)
+    return shown

@@ -1,0 +1,125 @@
+"""The customer API's request and response bodies; the OpenAPI document is built from them."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import Money
+from schemas.interaction import Channel
+from schemas.profile import Consents, Identifiers, Segment
+from schemas.trigger import Tier
+
+IdentifierKind = Literal["account_no", "card_no", "phone", "web_user"]
+CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorDetail(_Body):
+    status: int
+    code: str = Field(description="Stable and machine-readable: unauthorized, forbidden, not_found, …")
+    message: str = Field(description="For people; never repeats the values sent.")
+
+
+class ErrorBody(_Body):
+    error: ErrorDetail
+
+
+class Health(_Body):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(_Body):
+    ready: bool
+
+
+class OpenComplaint(_Body):
+    complaint_id: str
+    category: str | None
+    severity: str | None
+    opened_at: datetime
+    event_id: str
+
+
+class CustomerView(_Body):
+    """A customer 360: the profile as CRM last sent it, what the hub derived, open complaints.
+
+    The profile fields are null when the hub has interactions but no profile yet."""
+
+    customer_id: str = Field(description="The survivor: the requested customer, or who it was merged into.")
+    requested_id: str
+    merged_ids: list[str] = Field(description="Customers merged into this one; their history is included.")
+    segment: Segment | None
+    tier: Tier
+    assets_under_management: Money | None
+    products: list[str] | None
+    rm_id: str | None
+    consents: Consents | None
+    identifiers: Identifiers | None = Field(description="Display forms only: numbers masked.")
+    birth_date: date | None
+    time_zone: str | None
+    updated_at: datetime | None
+    open_complaints: list[OpenComplaint]
+    interaction_counts: dict[Channel, int] = Field(description="Interactions recorded, per channel.")
+
+
+class TimelineItem(_Body):
+    event_id: str
+    customer_id: str
+    channel: Channel
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    source: dict[str, Any]
+    payload: dict[str, Any]
+    identifiers: dict[str, str] = Field(description="Display forms only: numbers masked.")
+
+
+class HistoryPage(_Body):
+    items: list[TimelineItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class DecisionItem(_Body):
+    decision_id: str
+    customer_id: str
+    rule_id: str
+    rule_version: int
+    kind: str
+    product: str | None
+    tier: str
+    outcome: Literal["published", "suppressed", "held_out"]
+    policy: str | None = Field(description="The contact-policy step that decided, when not published.")
+    detail: str
+    reason: str
+    evidence: list[str]
+    channel: str | None
+    not_before: datetime | None
+    decided_at: datetime
+    trigger_id: str | None = Field(description="The trigger sent to marketing, when one was.")
+    published_at: datetime | None
+    outcomes: list[str] = Field(description="What marketing reported back, in order.")
+
+
+class DecisionPage(_Body):
+    items: list[DecisionItem]
+    next_cursor: str | None
+
+
+class SearchByCustomerId(_Body):
+    customer_id: CustomerId
+
+
+class SearchByIdentifier(_Body):
+    kind: IdentifierKind
+    value: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+SearchRequest = SearchByCustomerId | SearchByIdentifier
+
+
+class SearchResult(_Body):
+    customer_id: str = Field(description="The survivor, when the match was merged into another customer.")

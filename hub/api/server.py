@@ -1,0 +1,73 @@
+"""``hub api``: serve the customer API and page with uvicorn, apart from the stream workers.
+
+Refuses to start, with one line that says what to fix, without tokens, without the PII
+key (identifier search needs it), when the port is taken or PostgreSQL cannot be reached.
+"""
+
+import asyncio
+import errno
+import signal
+import socket
+
+import uvicorn
+
+from hub.api.app import create_api
+from hub.errors import ConfigError
+from hub.settings import Settings
+from hub.storage.customer_reads import CustomerReads
+from hub.storage.history import HistoryStore
+
+UVICORN_LEVELS = {"crit": "critical", "error": "error", "warn": "warning", "info": "info", "debug": "debug"}
+
+
+def run_api(settings: Settings) -> None:
+    settings.api.require_tokens()
+    settings.require_pii_keyring()
+    url = settings.require_database_url()
+    listener = _listen(settings.api.host, settings.api.port)
+    try:
+        asyncio.run(_serve(settings, url, listener))
+    finally:
+        listener.close()
+
+
+async def _serve(settings: Settings, url: str, listener: socket.socket) -> None:
+    reads = CustomerReads(await HistoryStore.open(url, pool_size=settings.db_pool_size))
+    try:
+        config = uvicorn.Config(
+            create_api(settings, reads),
+            log_level=UVICORN_LEVELS[settings.log_level],
+            # Paths carry customer ids: no access log (personal data stays out of logs).
+            access_log=False,
+            server_header=False,
+        )
+        host, port = listener.getsockname()[:2]
+        print(f"hub api: serving the customer API and page on http://{host}:{port}/", flush=True)
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
+        # process to die of it; answered by a no-op, the pool still closes and we exit 0.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        try:
+            await uvicorn.Server(config).serve(sockets=[listener])
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    finally:
+        await reads.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the port here, where taking it can fail with a clear message, and hand it to uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is taken (HUB_API__PORT): stop what listens there "
+                "or choose another port"
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port} (HUB_API__HOST, HUB_API__PORT): {exc}") from None
+    listener.set_inheritable(True)
+    return listener

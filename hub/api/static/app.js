@@ -1,0 +1,380 @@
+// The customer 360 page: a thin client of the hub's customer API. No framework, no build.
+// Every value is shown with textContent, never as HTML. An identifier value is only ever
+// sent in a POST body, never in a URL; the address bar holds at most a customer id.
+"use strict";
+
+const PAGE_SIZE = 20;
+const TOKEN_KEY = "hub.api.token";
+const KIND_NAMES = {
+  customer_id: "customer id",
+  account_no: "account number",
+  card_no: "card number",
+  phone: "phone number",
+  web_user: "web login",
+};
+const CHANNEL_ICONS = { teller: "🏦", phone: "📞", web: "💻", branch: "🏢" };
+const CONSENTS = ["marketing", "phone", "sms", "email"];
+
+const $ = (selector) => document.querySelector(selector);
+const $$ = (selector) => Array.from(document.querySelectorAll(selector));
+const testid = (name) => $(`[data-testid="${name}"]`);
+
+const state = { customerId: null, cursor: null, decisions: [], generation: 0, pendingDeepLink: null };
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// --- talking to the API --------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const token = $("#token").value.trim();
+  const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method: options.method || "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      cache: "no-store",
+    });
+  } catch (_) {
+    throw new ApiError(0, "Cannot reach the hub API. Check the network and try again.");
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) {
+    const message = body && body.error ? body.error.message : response.statusText;
+    throw new ApiError(response.status, message);
+  }
+  return body;
+}
+
+function explain(error, kind) {
+  if (!(error instanceof ApiError)) return `Something went wrong: ${error.message}`;
+  switch (error.status) {
+    case 0: return error.message;
+    case 401: return "The token was refused. Enter a valid token.";
+    case 403: return `The token is not allowed to do this (${error.message}).`;
+    case 404: return `No customer found for that ${KIND_NAMES[kind] || "customer id"}.`;
+    case 422: return `The request was not accepted: ${error.message}`;
+    case 503: return "The customer store is unavailable; try again shortly.";
+    default: return `The hub API answered ${error.status}: ${error.message}`;
+  }
+}
+
+// --- page state --------------------------------------------------------------------
+
+function setStatus(text) { $("#status").textContent = text; }
+
+function showError(message) {
+  const box = testid("error");
+  box.textContent = message;
+  box.hidden = false;
+}
+
+function clearError() {
+  const box = testid("error");
+  box.textContent = "";
+  box.hidden = true;
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else if (name === "class") node.className = value;
+    else node.setAttribute(name, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function selectedChannels() {
+  return $$('[data-testid="channel-filter"]').filter((box) => box.checked).map((box) => box.value);
+}
+
+// --- formatting --------------------------------------------------------------------
+
+// Money arrives as a decimal string; format it without passing through a float.
+function formatAmount(amount, currency) {
+  const [whole, fraction = ""] = String(amount).split(".");
+  const sign = whole.startsWith("-") ? "-" : "";
+  const digits = whole.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const cents = (fraction + "00").slice(0, Math.max(2, fraction.length));
+  return `${sign}${digits}.${cents}${currency ? " " + currency : ""}`;
+}
+
+function localTime(iso) {
+  return new Date(iso).toLocaleString(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+const humanise = (text) => String(text).replace(/_/g, " ");
+
+function summary(item) {
+  const p = item.payload || {};
+  switch (item.type) {
+    case "deposit":
+      return `deposit ${formatAmount(p.amount, p.currency)} to ${humanise(p.account_type)}`;
+    case "withdrawal":
+      return `withdrawal ${formatAmount(p.amount, p.currency)} from ${humanise(p.account_type)}`;
+    case "fx_exchange":
+      return `exchanged ${formatAmount(p.sell_amount, p.sell_currency)} for ${p.buy_currency} (${humanise(p.purpose)})`;
+    case "time_deposit_opened":
+      return `time deposit ${formatAmount(p.amount, p.currency)} for ${p.term_months} months, matures ${p.maturity_date}`;
+    case "inquiry":
+      return `inquiry about ${humanise(p.topic)}`;
+    case "call":
+      return `${p.direction} call about ${humanise(p.reason)}, ${Math.round((p.duration_s || 0) / 60)} min, ` +
+        (p.resolved ? "resolved" : "unresolved");
+    case "complaint":
+      return `complaint ${p.complaint_id} (${humanise(p.category)}), ${p.severity} severity`;
+    case "complaint_resolved":
+      return `complaint ${p.complaint_id} resolved`;
+    case "login":
+      return p.success ? "login succeeded" : "login failed";
+    case "page_view":
+      return `viewed ${p.page}${p.product ? " (" + humanise(p.product) + ")" : ""}`;
+    case "application_started":
+      return `started application ${p.application_id} for ${humanise(p.product)}`;
+    case "application_submitted":
+      return `submitted application ${p.application_id} for ${humanise(p.product)}`;
+    case "visit":
+      return `visit for ${humanise(p.purpose)}, waited ${p.wait_minutes} min`;
+    case "rm_meeting":
+      return `meeting with RM ${p.rm_id} about ${humanise(p.topic)}`;
+    default:
+      return Object.entries(p).map(([key, value]) => `${humanise(key)} ${value}`).join(", ");
+  }
+}
+
+// --- rendering ---------------------------------------------------------------------
+
+function renderProfile(customer) {
+  testid("customer-id").textContent = customer.customer_id;
+  testid("tier").textContent = customer.tier;
+  testid("segment").textContent = customer.segment || "unknown";
+  testid("rm").textContent = customer.rm_id || "none assigned";
+  const aum = customer.assets_under_management;
+  $("#aum").textContent = aum ? formatAmount(aum.amount, aum.currency) : "unknown";
+  $("#products").textContent = customer.products && customer.products.length
+    ? customer.products.map(humanise).join(", ") : "none known";
+  $("#birthday").textContent = customer.birth_date || "unknown";
+  $("#counts").textContent = Object.entries(customer.interaction_counts)
+    .map(([channel, n]) => `${channel} ${n}`).join(" · ");
+
+  const consents = testid("consents");
+  consents.replaceChildren(...CONSENTS.map((name) => {
+    const granted = Boolean(customer.consents && customer.consents[name]);
+    return element("li", {
+      "data-consent": name,
+      "data-granted": String(granted),
+      text: `${granted ? "✓" : "✗"} ${name}`,
+      title: `${name}: ${granted ? "granted" : "not granted"}`,
+    });
+  }));
+
+  const identifiers = testid("identifiers");
+  const shown = [];
+  for (const [kind, values] of Object.entries(customer.identifiers || {})) {
+    for (const value of values) {
+      shown.push(element("li", { "data-kind": kind, text: `${KIND_NAMES[kind] || kind}: ${value}` }));
+    }
+  }
+  identifiers.replaceChildren(...(shown.length ? shown : [element("li", { class: "empty", text: "none known" })]));
+
+  const merged = testid("merged");
+  merged.hidden = customer.merged_ids.length === 0;
+  merged.textContent = customer.merged_ids.length ? `Merged from ${customer.merged_ids.join(", ")}` : "";
+  const redirected = $("#redirected");
+  redirected.hidden = customer.requested_id === customer.customer_id;
+  redirected.textContent = `${customer.requested_id} was merged into ${customer.customer_id}; showing the merged customer.`;
+  $("#no-profile").hidden = customer.updated_at !== null;
+
+  const complaints = testid("complaints");
+  complaints.replaceChildren(...(customer.open_complaints.length
+    ? customer.open_complaints.map((c) => element("div", { "data-testid": "complaint", "data-complaint-id": c.complaint_id },
+        element("strong", { text: c.complaint_id }), " ",
+        element("span", { class: `severity-${c.severity}`, text: `${c.severity} severity` }),
+        ` · ${humanise(c.category || "")} · opened ${localTime(c.opened_at)}`))
+    : [element("p", { class: "empty", text: "No open complaints." })]));
+}
+
+function timelineItem(item) {
+  const icon = element("span", {
+    class: "icon", role: "img", "aria-label": item.channel, title: item.channel,
+    text: CHANNEL_ICONS[item.channel] || "•",
+  });
+  const when = element("span", { class: "when" },
+    element("time", { datetime: item.occurred_at, title: item.occurred_at, text: localTime(item.occurred_at) }),
+    element("span", { class: "type", "data-type": item.type, text: humanise(item.type) }));
+  const what = element("span", { class: "what", text: summary(item) });
+  return element("li", { "data-testid": "timeline-item", "data-channel": item.channel, "data-event-id": item.event_id },
+    icon, when, what);
+}
+
+function appendTimeline(page, replace) {
+  const list = testid("timeline");
+  const items = page.items.map(timelineItem);
+  if (replace) {
+    list.replaceChildren(...(items.length ? items : [element("li", { class: "empty", text: "No interactions." })]));
+  } else {
+    list.append(...items);
+  }
+  state.cursor = page.next_cursor;
+  testid("more").hidden = !page.next_cursor;
+}
+
+function renderTriggers() {
+  const everything = $("#show-suppressed").checked;
+  const shown = state.decisions.filter((d) => everything || d.outcome === "published");
+  const list = testid("triggers");
+  list.replaceChildren(...(shown.length ? shown.map((d) => element("li", { "data-testid": "trigger", "data-outcome": d.outcome },
+    element("span", { "data-testid": "trigger-reason", text: d.reason }),
+    element("span", { class: "meta", text: [
+      d.outcome === "published" ? null : `${humanise(d.outcome)} (${d.policy || "policy"})`,
+      d.rule_id, humanise(d.kind), d.product ? humanise(d.product) : null,
+      d.channel ? `via ${d.channel}` : null, localTime(d.decided_at),
+    ].filter(Boolean).join(" · ") })))
+    : [element("li", { class: "empty", text: everything ? "No decisions." : "No triggers sent." })]));
+}
+
+// --- loading -------------------------------------------------------------------------
+
+function historyPath(customerId, cursor) {
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  for (const channel of selectedChannels()) query.append("channel", channel);
+  if (cursor) query.set("cursor", cursor);
+  return `/customers/${encodeURIComponent(customerId)}/history?${query}`;
+}
+
+async function loadHistory(customerId, cursor, current) {
+  if (selectedChannels().length === 0) {
+    // No channel selected shows nothing, rather than the API's "all channels".
+    appendTimeline({ items: [], next_cursor: null }, true);
+    return;
+  }
+  const page = await api(historyPath(customerId, cursor));
+  if (current()) appendTimeline(page, !cursor);
+}
+
+async function loadTriggers(customerId, current) {
+  try {
+    const page = await api(`/customers/${encodeURIComponent(customerId)}/decisions?limit=50`);
+    if (!current()) return;
+    state.decisions = page.items;
+  } catch (error) {
+    state.decisions = [];
+    renderTriggers();
+    if (error instanceof ApiError && error.status === 403) {
+      testid("triggers").replaceChildren(element("li", { class: "empty", text: "Not visible with this token." }));
+      showError("This token may not read the decision log (it needs the decisions:read scope).");
+      return;
+    }
+    throw error;
+  }
+  renderTriggers();
+}
+
+// Several things can be in flight; only the newest lookup may draw.
+async function busy(kind, work) {
+  const generation = ++state.generation;
+  setStatus("loading…");
+  clearError();
+  try {
+    await work(() => generation === state.generation);
+    if (generation === state.generation) setStatus("");
+  } catch (error) {
+    if (generation !== state.generation) return;
+    setStatus("");
+    showError(explain(error, kind));
+  }
+}
+
+async function showCustomer(customerId, kind = "customer_id") {
+  await busy(kind, async (current) => {
+    const customer = await api(`/customers/${encodeURIComponent(customerId)}`);
+    if (!current()) return;
+    state.customerId = customer.customer_id;
+    renderProfile(customer);
+    $("#result").hidden = false;
+    history.replaceState(null, "", `/?customer=${encodeURIComponent(customer.customer_id)}`);
+    await Promise.all([loadHistory(customer.customer_id, null, current), loadTriggers(customer.customer_id, current)]);
+  });
+  if (state.customerId === null) $("#result").hidden = true;
+}
+
+async function lookUp() {
+  const kind = $("#lookup-kind").value;
+  const value = $("#lookup-value").value.trim();
+  if (!value) return;
+  if (!$("#token").value.trim()) {
+    showError("Enter your token first.");
+    return;
+  }
+  state.customerId = null;
+  $("#result").hidden = true;
+  if (kind === "customer_id") {
+    await showCustomer(value);
+    return;
+  }
+  let found = null;
+  await busy(kind, async () => {
+    found = await api("/customers/search", { method: "POST", body: { kind, value } });
+  });
+  if (found) await showCustomer(found.customer_id, kind);
+}
+
+// --- wiring --------------------------------------------------------------------------
+
+function start() {
+  const token = $("#token");
+  token.value = sessionStorage.getItem(TOKEN_KEY) || "";
+  // A deep-linked customer loads once a token is there: when the field is left, or when
+  // typing (or pasting) has paused for a moment.
+  let pause = null;
+  const openDeepLink = () => {
+    clearTimeout(pause);
+    if (state.pendingDeepLink && token.value.trim()) {
+      const customerId = state.pendingDeepLink;
+      state.pendingDeepLink = null;
+      showCustomer(customerId);
+    }
+  };
+  token.addEventListener("input", () => {
+    sessionStorage.setItem(TOKEN_KEY, token.value.trim());
+    clearTimeout(pause);
+    if (state.pendingDeepLink) pause = setTimeout(openDeepLink, 600);
+  });
+  token.addEventListener("change", openDeepLink);
+
+  $("#lookup").addEventListener("submit", (event) => {
+    event.preventDefault();
+    lookUp();
+  });
+  for (const box of $$('[data-testid="channel-filter"]')) {
+    box.addEventListener("change", () => {
+      if (state.customerId) busy("customer_id", (current) => loadHistory(state.customerId, null, current));
+    });
+  }
+  testid("more").addEventListener("click", () => {
+    if (state.customerId && state.cursor) {
+      busy("customer_id", (current) => loadHistory(state.customerId, state.cursor, current));
+    }
+  });
+  $("#show-suppressed").addEventListener("change", renderTriggers);
+
+  const deepLink = new URLSearchParams(location.search).get("customer");
+  if (deepLink) {
+    $("#lookup-value").value = deepLink;
+    if (token.value.trim()) showCustomer(deepLink);
+    else state.pendingDeepLink = deepLink;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", start);

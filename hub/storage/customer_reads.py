@@ -1,0 +1,266 @@
+"""What the customer API reads from PostgreSQL: identities, profiles, history, decisions.
+
+Read-only, over the pool of a :class:`HistoryStore`. A customer merged into another
+(profile v2 ``merged_into``) reads as the survivor: every query takes the survivor's
+*ids*, the survivor and every customer merged into it, directly or through a chain.
+
+Usage::
+
+    reads = CustomerReads(await HistoryStore.open(url))
+    identity = await reads.identity("C000123")
+    page = await reads.history(identity.ids, limit=20)
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.errors import ServiceUnavailable, StoreError
+from hub.storage.errors import converted
+from hub.storage.history import HistoryStore
+from schemas.profile import CustomerProfile
+
+MAX_MERGE_HOPS = 16
+"""A merge chain longer than this is a data error; reading stops there rather than loop."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    requested_id: str
+    customer_id: str
+    """The survivor: the requested id, or the end of its merge chain."""
+    ids: tuple[str, ...]
+    """The survivor first, then every id merged into it."""
+
+    @property
+    def merged_ids(self) -> list[str]:
+        return [i for i in self.ids if i != self.customer_id]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    profile: CustomerProfile
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenComplaint:
+    complaint_id: str
+    category: str | None
+    severity: str | None
+    opened_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    event_id: str
+    customer_id: str
+    channel: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    source: dict[str, Any]
+    payload: dict[str, Any]
+    identifiers: dict[str, Any]
+    """As stored: card and phone numbers as ``{"hash", "masked"}``, the rest as sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    decision_id: str
+    customer_id: str
+    rule_id: str
+    rule_version: int
+    kind: str
+    product: str | None
+    tier: str
+    outcome: str
+    policy: str | None
+    detail: str
+    reason: str
+    evidence: list[str]
+    channel: str | None
+    not_before: datetime | None
+    decided_at: datetime
+    trigger_id: str | None
+    published_at: datetime | None
+    outcomes: list[str]
+
+
+Position = tuple[datetime, str]
+"""Where a page ended: the last item's time and id; the next page starts after it."""
+
+
+class CustomerReads:
+    def __init__(self, store: HistoryStore) -> None:
+        self._store = store
+        self._pool = store.pool
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def is_ready(self) -> bool:
+        """PostgreSQL answers and carries every migration of this version."""
+        try:
+            return await self._store.is_migrated()
+        except (ServiceUnavailable, StoreError):
+            return False
+
+    async def identity(self, customer_id: str) -> Identity | None:
+        """Who ``customer_id`` is now; None when nothing is known of them."""
+        with converted("resolving a customer"):
+            async with self._pool.acquire() as connection:
+                survivor = await connection.fetchval(_SURVIVOR, customer_id, MAX_MERGE_HOPS)
+                ids = await connection.fetchval(_MERGED_INTO, survivor, MAX_MERGE_HOPS)
+                known = await connection.fetchval(_KNOWN, ids)
+        if not known:
+            return None
+        return Identity(customer_id, survivor, tuple(ids))
+
+    async def customer_by_lookup_keys(self, lookup_keys: Sequence[str]) -> str | None:
+        """The customer holding an identifier, by its keyed hashes (current key first)."""
+        with converted("looking an identifier up"):
+            found = await self._pool.fetchval(_BY_LOOKUP_KEY, list(lookup_keys))
+        return str(found) if found is not None else None
+
+    async def profile(self, customer_id: str) -> StoredProfile | None:
+        with converted("reading a profile"):
+            row = await self._pool.fetchrow(_PROFILE, customer_id)
+        if row is None:
+            return None
+        return StoredProfile(CustomerProfile.model_validate_json(row["profile"]), row["updated_at"])
+
+    async def open_complaints(self, ids: Sequence[str]) -> list[OpenComplaint]:
+        with converted("reading open complaints"):
+            rows = await self._pool.fetch(_OPEN_COMPLAINTS, list(ids))
+        return [OpenComplaint(**dict(row)) for row in rows]
+
+    async def channel_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        with converted("counting interactions"):
+            rows = await self._pool.fetch(_CHANNEL_COUNTS, list(ids))
+        return {row["channel"]: row["n"] for row in rows}
+
+    async def history(
+        self,
+        ids: Sequence[str],
+        *,
+        channels: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: Position | None = None,
+        limit: int,
+    ) -> list[InteractionRecord]:
+        """Interactions newest first; ``channels`` empty means all; ``after`` continues a page."""
+        after_at, after_id = after if after is not None else (None, None)
+        with converted("reading the contact history"):
+            rows = await self._pool.fetch(
+                _HISTORY, list(ids), list(channels) or None, since, until, after_at, after_id, limit
+            )
+        return [
+            InteractionRecord(
+                **{
+                    **dict(row),
+                    "source": json.loads(row["source"]),
+                    "payload": json.loads(row["payload"]),
+                    "identifiers": json.loads(row["identifiers"]),
+                }
+            )
+            for row in rows
+        ]
+
+    async def decisions(
+        self, ids: Sequence[str], *, after: Position | None = None, limit: int
+    ) -> list[DecisionRecord]:
+        """The decision log newest first, with the trigger (when one was sent) and its outcomes."""
+        after_at, after_id = after if after is not None else (None, None)
+        with converted("reading decisions"):
+            rows = await self._pool.fetch(_DECISIONS, list(ids), after_at, after_id, limit)
+        return [DecisionRecord(**dict(row)) for row in rows]
+
+
+# Follow merged_into from the requested id; the path guards against cycles.
+_SURVIVOR = """
+WITH RECURSIVE chain (customer_id, hops, path) AS (
+    SELECT $1::text, 0, ARRAY[$1::text]
+    UNION ALL
+    SELECT p.merged_into, c.hops + 1, c.path || p.merged_into
+    FROM chain c JOIN customer_profiles p ON p.customer_id = c.customer_id
+    WHERE p.merged_into IS NOT NULL AND c.hops < $2 AND NOT p.merged_into = ANY (c.path)
+)
+SELECT customer_id FROM chain ORDER BY hops DESC LIMIT 1
+"""
+
+# Every id whose merged_into chain reaches the survivor; UNION drops repeats, so a
+# cycle ends the recursion as well as the hop limit.
+_MERGED_INTO = """
+WITH RECURSIVE merged (customer_id, hops) AS (
+    SELECT $1::text, 0
+    UNION
+    SELECT p.customer_id, m.hops + 1
+    FROM merged m JOIN customer_profiles p ON p.merged_into = m.customer_id
+    WHERE m.hops < $2
+)
+SELECT array_agg(customer_id ORDER BY hops, customer_id)
+FROM (SELECT customer_id, min(hops) AS hops FROM merged GROUP BY customer_id) ids
+"""
+
+_KNOWN = """
+SELECT EXISTS (SELECT 1 FROM customer_profiles WHERE customer_id = ANY ($1::text[]))
+    OR EXISTS (SELECT 1 FROM interactions WHERE customer_id = ANY ($1::text[]))
+"""
+
+_BY_LOOKUP_KEY = """
+SELECT customer_id FROM customer_identifiers WHERE lookup_key = ANY ($1::text[])
+ORDER BY array_position($1::text[], lookup_key) LIMIT 1
+"""
+
+_PROFILE = "SELECT profile::text AS profile, updated_at FROM customer_profiles WHERE customer_id = $1"
+
+# A complaint is open until a complaint_resolved event names it, at the same time or later.
+_OPEN_COMPLAINTS = """
+SELECT c.payload ->> 'complaint_id' AS complaint_id, c.payload ->> 'category' AS category,
+       c.payload ->> 'severity' AS severity, c.occurred_at AS opened_at, c.event_id
+FROM interactions c
+WHERE c.customer_id = ANY ($1::text[]) AND c.type = 'complaint'
+  AND NOT EXISTS (
+      SELECT 1 FROM interactions r
+      WHERE r.customer_id = ANY ($1::text[]) AND r.type = 'complaint_resolved'
+        AND r.payload ->> 'complaint_id' = c.payload ->> 'complaint_id' AND r.occurred_at >= c.occurred_at
+  )
+ORDER BY c.occurred_at DESC, c.event_id DESC
+"""
+
+_CHANNEL_COUNTS = """
+SELECT channel, count(*)::int AS n FROM interactions WHERE customer_id = ANY ($1::text[]) GROUP BY channel
+"""
+
+# Keyset pagination on the order of the interactions_by_customer index.
+_HISTORY = """
+SELECT event_id, customer_id, channel, type, occurred_at, received_at, source::text AS source,
+       payload::text AS payload, identifiers::text AS identifiers
+FROM interactions
+WHERE customer_id = ANY ($1::text[])
+  AND ($2::text[] IS NULL OR channel = ANY ($2::text[]))
+  AND ($3::timestamptz IS NULL OR occurred_at >= $3)
+  AND ($4::timestamptz IS NULL OR occurred_at < $4)
+  AND ($5::timestamptz IS NULL OR (occurred_at, event_id) < ($5, $6::text))
+ORDER BY occurred_at DESC, event_id DESC
+LIMIT $7
+"""
+
+# A published decision's trigger carries the decision id as its trigger id (hub.core.decide).
+_DECISIONS = """
+SELECT d.decision_id, d.customer_id, d.rule_id, d.rule_version, d.kind, d.product, d.tier, d.outcome,
+       d.policy, d.detail, d.reason, d.evidence, d.channel, d.not_before, d.decided_at,
+       t.trigger_id, t.published_at,
+       coalesce((SELECT array_agg(o.outcome ORDER BY o.at)
+                 FROM outcomes o WHERE o.trigger_id = d.decision_id), '{}') AS outcomes
+FROM decisions d LEFT JOIN triggers t ON t.trigger_id = d.decision_id
+WHERE d.customer_id = ANY ($1::text[])
+  AND ($2::timestamptz IS NULL OR (d.decided_at, d.decision_id) < ($2, $3::text))
+ORDER BY d.decided_at DESC, d.decision_id DESC
+LIMIT $4
+"""

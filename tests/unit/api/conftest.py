@@ -1,0 +1,19 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from hub.api.app import create_api
+from tests.unit.api.fakes import FakeReads, settings
+
+
+@pytest.fixture
+def reads() -> FakeReads:
+    return FakeReads()
+
+
+@pytest.fixture
+async def client(reads: FakeReads) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_api(settings(), reads)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+        yield client
