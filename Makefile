@@ -23,7 +23,7 @@ demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simul
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
-	$(MAKE) --no-print-directory lint typecheck
+	$(MAKE) --no-print-directory lint typecheck browser
 	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP) ## Unit tests only (no services needed)
@@ -36,11 +36,19 @@ lint: $(STAMP) ## ruff check and format check
 typecheck: $(STAMP) ## mypy --strict on hub, agents and schemas
 	$(BIN)/mypy
 
-schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json
+schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json and schemas/openapi.json
 	$(BIN)/python -m schemas.export
+	$(BIN)/python -m hub.api.export
 
 bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker
 	$(INFRA) && $(BIN)/python -m bench
+
+browser: ## Install Debian's Chromium and ChromeDriver for the browser test, when missing
+	deploy/ci/install-browser.sh
+
+screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
+	mkdir -p docs/img
+	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
 
 infra-up: $(STAMP) ## Start local Kafka + PostgreSQL (prints export lines)
 	$(BIN)/hub infra up
@@ -52,4 +60,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit lint typecheck schemas bench infra-up infra-down clean
+.PHONY: help install demo test unit lint typecheck schemas bench browser screenshot infra-up infra-down clean

@@ -38,6 +38,14 @@ def worker() -> None:
 
 
 @cli.command()
+def api() -> None:
+    """Serve the read-only customer API and the customer 360 page (HUB_API__*) until stopped."""
+    from hub.api.server import run_api
+
+    run_api(load_settings())
+
+
+@cli.command()
 def migrate() -> None:
     """Create or upgrade the PostgreSQL schema."""
     from hub.storage.admin import migrate_database

@@ -87,7 +87,10 @@ class Ingestor:
         """
         async with self._lock:
             now = self._clock()
-            decoded = [(record, self._decode(record, now)) for record in records]
+            # A batch retried after an outage brings its waiting records again: they are
+            # the waiting room's to settle, not this batch's.
+            fresh = [record for record in records if _position(record) not in self._waiting_at]
+            decoded = [(record, self._decode(record, now)) for record in fresh]
             owners = await self._owners_for(decoded)
             acks: list[Awaitable[Any]] = []
             settled: list[SourceRecord] = []
@@ -105,10 +108,8 @@ class Ingestor:
                 keys = lookup_keys(outcome.customer, self._identity.keyring) if anonymous else {}
                 pending = _Pending(record, outcome, keys, now)
                 if anonymous and resolve(keys, owners) is None:
-                    # A batch retried after an outage brings its waiting records again.
-                    if _position(record) not in self._waiting_at:
-                        self._waiting_at.add(_position(record))
-                        self._room.add(partition, pending, min(outcome.occurred_at, now))
+                    self._waiting_at.add(_position(record))
+                    self._room.add(partition, pending, min(outcome.occurred_at, now))
                     continue
                 self._room.observe(partition, min(outcome.occurred_at, now))
                 acks.append(await self._route_resolved(pending, owners))

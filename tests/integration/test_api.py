@@ -140,9 +140,11 @@ async def add_decision(
     )
     if outcome == "published":
         await connection.execute(
+            # Shard -1 belongs to no worker: the outbox of the workers other tests run never
+            # picks these bodiless rows up to publish them.
             "INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caused_by, topic,"
-            " body, created_at, published_at) VALUES ($1, $2, 'up_sell', 'fx_active_up_sell', 1, 'evt-1',"
-            " 'triggers.cross_sell', '{}', $3, $4)",
+            " body, created_at, published_at, shard) VALUES ($1, $2, 'up_sell', 'fx_active_up_sell', 1,"
+            " 'evt-1', 'triggers.cross_sell', '{}', $3, $4, -1)",
             decision_id,
             customer_id,
             decided_at,
