@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install the hub with its dev tools
 
 demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simulated traffic
-	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60}
+	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
 	$(MAKE) --no-print-directory lint typecheck browser

@@ -146,11 +146,12 @@ def check_rules(path: Path | None) -> None:
 @click.option("--seconds", default=60, show_default=True, help="Stop after this many seconds.")
 @click.option("--customers", default=200, show_default=True)
 @click.option("--events", default=5000, show_default=True)
-def demo(seconds: int, customers: int, events: int) -> None:
-    """Run everything locally: infra (if none configured), migrate, worker, traffic; show triggers."""
+@click.option("--serve", is_flag=True, help="Keep the hub and the customer 360 page up until Ctrl-C.")
+def demo(seconds: int, customers: int, events: int, serve: bool) -> None:
+    """Run everything locally: infra (if none configured), migrate, worker, API, traffic; show triggers."""
     from hub.demo import run_demo
 
-    run_demo(seconds=seconds, customers=customers, events=events)
+    run_demo(seconds=seconds, customers=customers, events=events, serve=serve)
 
 
 @cli.command("config")

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,7 +40,7 @@ IDLE_STOP_S = 8.0
 KIND_STYLE = {"care": "green", "rm_referral": "magenta"}
 
 
-def run_demo(*, seconds: int, customers: int, events: int) -> None:
+def run_demo(*, seconds: int, customers: int, events: int, serve: bool = False) -> None:
     configured = load_settings()
     started_infra = configured.kafka_bootstrap is None or configured.database_url is None
     if started_infra:
@@ -52,12 +53,16 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
     os.environ["HUB_TOPIC_PREFIX"] = f"{configured.topic_prefix}{run_id}."
     os.environ["HUB_DATA_DIR"] = str(Path(".hub-data") / run_id)
     os.environ["HUB_WEB_PORT"] = str(free_port())
+    token = _api_token()
+    os.environ["HUB_API__PORT"] = str(free_port())
     settings = load_settings()
     worker: subprocess.Popen[bytes] | None = None
+    api: subprocess.Popen[bytes] | None = None
     try:
         asyncio.run(migrate_database(settings))
         log_path = Path(".hub-data") / f"{run_id}.log"
-        worker = _start_worker(settings, log_path)
+        worker = _start(["worker"], settings.web_port, log_path)
+        api = _start(["api"], settings.api.port, Path(".hub-data") / f"{run_id}-api.log")
         totals, sample = asyncio.run(_show(settings, seconds=seconds, customers=customers, events=events))
         if worker.poll() is not None:
             raise InfraError(f"the worker stopped unexpectedly (code {worker.returncode}): see {log_path}")
@@ -70,34 +75,59 @@ def run_demo(*, seconds: int, customers: int, events: int) -> None:
         time.sleep(2)  # the outcomes of the stand-in marketing service reach the decision log
         console.print("\n[bold]per rule[/] (`hub report`; all runs so far):")
         asyncio.run(print_report(settings, as_json=False))
+        _show_page(settings, sample, token, serve=serve)
     except KeyboardInterrupt:
         console.print("\n[bold]interrupted[/]: stopping")
     finally:
-        if worker is not None:
-            _stop(worker)
+        for process in (api, worker):
+            if process is not None:
+                _stop(process)
         if started_infra:
             console.print("stopping the local Kafka and PostgreSQL")
             local.down()
 
 
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+def _api_token() -> str:
+    """The demo's bearer token for the customer API: the configured one, else a new one."""
+    configured = load_settings().api.tokens
+    if configured:
+        return configured[0].token.get_secret_value()
+    token = secrets.token_urlsafe(18)
+    scopes = ["customers:read", "decisions:read"]
+    os.environ["HUB_API__TOKENS"] = json.dumps([{"name": "demo", "token": token, "scopes": scopes}])
+    return token
+
+
+def _start(command: list[str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """``hub worker`` or ``hub api`` in the background, once it answers /readyz."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    console.print(f"starting the hub worker (log: {log_path}) ...")
+    console.print(f"starting hub {' '.join(command)} (log: {log_path}) ...")
     # A session of its own: Ctrl-C reaches the demo, which sums up and then stops the
-    # worker cleanly, instead of killing the worker under it.
+    # process cleanly, instead of killing it under it.
     with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "hub", "worker"],
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hub", *command],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        wait_until_ready(worker, settings.web_port, timeout_s=READY_TIMEOUT_S, log_hint=str(log_path))
+        wait_until_ready(process, port, timeout_s=READY_TIMEOUT_S, log_hint=str(log_path))
     except InfraError:
-        _stop(worker)
+        _stop(process)
         raise
-    return worker
+    return process
+
+
+def _show_page(settings: Settings, sample: str, token: str, *, serve: bool) -> None:
+    url = f"http://{settings.api.host}:{settings.api.port}/" + (f"?customer={sample}" if sample else "")
+    console.print(f"\n[bold]customer 360 page[/]: {url}  (bearer token: {token})")
+    if not serve:
+        console.print("run `DEMO_SERVE=1 make demo` to keep the page and the hub up until Ctrl-C")
+        return
+    console.print("serving until Ctrl-C ...")
+    while True:
+        time.sleep(3600)
 
 
 async def _show(settings: Settings, *, seconds: int, customers: int, events: int) -> tuple[Counter[str], str]:
@@ -160,6 +190,7 @@ def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) ->
 def _scrape_metrics(settings: Settings) -> dict[str, float]:
     wanted = (
         "hub_events_consumed_total",
+        "hub_identity_resolved_total",
         "hub_events_recorded_total",
         "hub_events_rejected_total",
         "hub_events_duplicate_total",
@@ -190,6 +221,8 @@ def _print_summary(totals: Counter[str], counters: dict[str, float]) -> None:
     accepted, duplicates = counters["hub_events_consumed_total"], counters["hub_events_duplicate_total"]
     table.add_row("valid interactions received", f"{accepted:.0f}")
     table.add_row("  recorded in the contact history", f"{counters['hub_events_recorded_total']:.0f}")
+    resolved = counters["hub_identity_resolved_total"]
+    table.add_row("  named only by card, phone, account or login", f"{resolved:.0f}")
     table.add_row("  duplicates ignored", f"{duplicates:.0f}")
     table.add_row("rejected to interactions.dlq", f"{counters['hub_events_rejected_total']:.0f}")
     table.add_row("triggers published", f"{counters['hub_triggers_published_total']:.0f}")
