@@ -252,9 +252,9 @@ class TrafficGenerator:
         return "branch", "inquiry", {"topic": r.choice(TOPICS_)}
 
     def _bad(self, occurred: datetime) -> Record:
-        good = json.loads(self._event(occurred).value)
-        topic = topics.CHANNEL_TOPICS[good["channel"]]
-        key = good["customer"]["customer_id"].encode()
+        record = self._event(occurred)
+        good = json.loads(record.value)
+        topic, key = record.topic, record.key
         flaw = self._random.choice(("json", "missing", "channel", "type", "mismatch", "future"))
         if flaw == "json":
             return Record(topic, key, b'{"event_id": "broken", "channel": ')
