@@ -2,20 +2,19 @@
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.types import TP, AgentT, StreamT, TopicT
 
 from agents.batching import finish_before_stopping, unacked_batches
+from agents.ordered_acks import OrderedAcks
 from hub.dead_letter import SourceRecord
 from hub.ingest import Identity, Ingestor
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.profiles import merged_into_of
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink, RecordSink
-
-Position = tuple[str, int, int]
 
 
 def register_ingest(
@@ -34,21 +33,18 @@ def register_ingest(
 
     identity = Identity(settings.require_pii_keyring(), owners, lambda c: merged_into_of(profiles(c)))
     ingestor = Ingestor(settings, sink or FaustProducerSink(app), identity)
-    # Records handed to the ingestor and not settled yet (waiting for a profile), with
-    # the stream that acknowledges them.
-    unsettled: dict[Position, tuple[StreamT[bytes], Any]] = {}
-
-    def is_assigned(topic: str, partition: int) -> bool:
-        return TP(topic, partition) in app.consumer.assignment()
+    acks = OrderedAcks()
 
     async def settle(batch: Sequence[SourceRecord]) -> None:
-        ingestor.forget(is_assigned)
+        try:
+            assigned = app.consumer.assignment()
+        except ConsumerNotStarted:  # Faust's test context: no consumer, nothing revoked
+            assigned = None
+        if assigned is not None:
+            ingestor.forget(lambda topic, partition: TP(topic, partition) in assigned)
+            acks.forget(lambda topic, partition: TP(topic, partition) in assigned)
         settled = await finish_before_stopping(retrying(partial(ingestor.handle, batch), "ingesting a batch"))
-        for record in settled:
-            stream, event = unsettled.pop((record.topic, record.partition, record.offset))
-            await stream.ack(event)
-        for position in [p for p in unsettled if not is_assigned(p[0], p[1])]:
-            del unsettled[position]
+        await acks.settle(settled)
 
     # concurrency stays 1: with more, Faust can commit past a record still in flight
     # (faust-streaming #606).
@@ -57,7 +53,7 @@ def register_ingest(
         async for events in unacked_batches(stream, settings.batch_max, settings.batch_within_ms / 1000):
             records = [SourceRecord.of(e.message) for e in events]
             for record, event in zip(records, events, strict=True):
-                unsettled[(record.topic, record.partition, record.offset)] = (stream, event)
+                acks.hold(record, stream, event)
             await settle(records)
 
     @app.timer(settings.identity.recheck_seconds, name="identity-recheck")  # type: ignore[untyped-decorator]

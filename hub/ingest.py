@@ -67,6 +67,7 @@ class Ingestor:
         self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
         self._wait_minutes = settings.identity.wait_minutes
         self._max_waiting = settings.identity.max_waiting_per_partition
+        self._min_wait = timedelta(seconds=settings.identity.min_wait_seconds)
         self._room: WaitingRoom[tuple[str, int], _Pending] = WaitingRoom(
             max_wait=timedelta(minutes=self._wait_minutes), max_per_partition=self._max_waiting
         )
@@ -87,11 +88,14 @@ class Ingestor:
         """
         async with self._lock:
             now = self._clock()
-            # A batch retried after an outage brings its waiting records again: they are
-            # the waiting room's to settle, not this batch's.
+            # Faust delivers records again after a rebalance; those still waiting are the
+            # waiting room's to settle, not this batch's.
             fresh = [record for record in records if _position(record) not in self._waiting_at]
             decoded = [(record, self._decode(record, now)) for record in fresh]
-            owners = await self._owners_for(decoded)
+            # The waiting records are looked up again only by the timer (no records):
+            # looking all of them up with every batch would slow ingest down exactly when
+            # a backlog builds up.
+            owners = await self._owners_for(decoded, waiting=self._to_look_up_again(records))
             acks: list[Awaitable[Any]] = []
             settled: list[SourceRecord] = []
             for pending in self._room.release(lambda p: resolve(p.keys, owners) is not None):
@@ -109,12 +113,12 @@ class Ingestor:
                 pending = _Pending(record, outcome, keys, now)
                 if anonymous and resolve(keys, owners) is None:
                     self._waiting_at.add(_position(record))
-                    self._room.add(partition, pending, min(outcome.occurred_at, now))
+                    self._room.add(partition, pending, min(outcome.occurred_at, now), now)
                     continue
                 self._room.observe(partition, min(outcome.occurred_at, now))
                 acks.append(await self._route_resolved(pending, owners))
                 settled.append(record)
-            for pending, bound in self._room.expired():
+            for pending, bound in self._room.expired(received_before=now - self._min_wait):
                 acks.append(await self._dead_letter(pending.record, self._gave_up(pending, bound), now))
                 settled.append(pending.record)
                 self._waiting_at.discard(_position(pending.record))
@@ -137,16 +141,23 @@ class Ingestor:
             future_tolerance=self._tolerance,
         )
 
+    def _to_look_up_again(self, records: Sequence[SourceRecord]) -> list[_Pending]:
+        """Every waiting record on the timer's call (no records); else those delivered again."""
+        if not records:
+            return list(self._room)
+        again = {_position(record) for record in records} & self._waiting_at
+        return [pending for pending in self._room if _position(pending.record) in again]
+
     async def _owners_for(
-        self, decoded: Sequence[tuple[SourceRecord, Interaction | Rejection]]
+        self, decoded: Sequence[tuple[SourceRecord, Interaction | Rejection]], *, waiting: list[_Pending]
     ) -> dict[str, str]:
         """One lookup for every identifier that needs one: new records without a
-        customer_id and every record still waiting."""
+        customer_id, and the ``waiting`` ones to look up again."""
         keys: list[str] = []
         for _, outcome in decoded:
             if not isinstance(outcome, Rejection) and outcome.customer.customer_id is None:
                 keys += _flat(lookup_keys(outcome.customer, self._identity.keyring))
-        for pending in self._room:
+        for pending in waiting:
             keys += _flat(pending.keys)
         return await self._identity.owners(sorted(set(keys))) if keys else {}
 

@@ -68,7 +68,10 @@ class IdentitySettings(_Group):
     max_waiting_per_partition: int = Field(10_000, ge=1)
     """Memory bound: beyond it the oldest waiting event of the partition is dead-lettered."""
     recheck_seconds: float = Field(1.0, gt=0)
-    """How often waiting events are looked up again while no new events arrive."""
+    """How often waiting events are looked up again."""
+    min_wait_seconds: float = Field(60.0, ge=0)
+    """Real time an event waits at least before the event-time bound may dead-letter it:
+    a backlog after an outage covers minutes of event time in seconds."""
 
 
 ApiScope = Literal["customers:read", "decisions:read"]

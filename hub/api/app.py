@@ -16,8 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import AwareDatetime
 
-from hub.api.auth import requires
-from hub.api.errors import register_error_handlers
+from hub.api.auth import AuthenticatedRoute, requires
+from hub.api.errors import SECURITY_HEADERS, internal_error, register_error_handlers
 from hub.api.models import (
     CustomerView,
     DecisionItem,
@@ -27,7 +27,6 @@ from hub.api.models import (
     HistoryPage,
     OpenComplaint,
     Readiness,
-    SearchByCustomerId,
     SearchRequest,
     SearchResult,
     TimelineItem,
@@ -52,21 +51,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-# Customer data must not linger in browser or proxy caches; the page needs nothing from
-# elsewhere, so the policy can forbid everything else.
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-}
-
 
 class Reads(Protocol):
     """What the API reads; :class:`hub.storage.customer_reads.CustomerReads` in production."""
 
     async def is_ready(self) -> bool: ...
-    async def identity(self, customer_id: str) -> stored.Identity | None: ...
+    async def customer_ids(self, customer_id: str) -> stored.CustomerIds | None: ...
     async def customer_by_lookup_keys(self, lookup_keys: list[str]) -> str | None: ...
     async def profile(self, customer_id: str) -> stored.StoredProfile | None: ...
     async def open_complaints(self, ids: tuple[str, ...]) -> list[stored.OpenComplaint]: ...
@@ -98,21 +88,19 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
         docs_url=None,  # the interactive docs load scripts from a CDN; /openapi.json is served
         redoc_url=None,
     )
+    # Every route declared below checks its token before FastAPI reads a body.
+    app.router.route_class = AuthenticatedRoute
     app.state.tokens = settings.api.tokens
     register_error_handlers(app)
     rates = Rates(settings.fx_rates, settings.home_currency)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
+    app.middleware("http")(security_headers)
 
-    async def known(customer_id: str) -> stored.Identity:
-        identity = await reads.identity(customer_id)
-        if identity is None:
+    async def known(customer_id: str) -> stored.CustomerIds:
+        ids = await reads.customer_ids(customer_id)
+        if ids is None:
             raise HTTPException(404, "no customer with that id")
-        return identity
+        return ids
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Health:
@@ -131,15 +119,15 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     )
     async def customer(customer_id: str) -> CustomerView:
         """The customer 360: profile, tier, open complaints and interactions per channel."""
-        identity = await known(customer_id)
-        found = await reads.profile(identity.customer_id)
-        counts = await reads.channel_counts(identity.ids)
-        complaints = await reads.open_complaints(identity.ids)
+        who = await known(customer_id)
+        found = await reads.profile(who.customer_id)
+        counts = await reads.channel_counts(who.ids)
+        complaints = await reads.open_complaints(who.ids)
         profile = found.profile if found else None
         return CustomerView(
-            customer_id=identity.customer_id,
-            requested_id=identity.requested_id,
-            merged_ids=identity.merged_ids,
+            customer_id=who.customer_id,
+            requested_id=who.requested_id,
+            merged_ids=who.merged_ids,
             segment=profile.segment if profile else None,
             tier=tier_of(profile, settings.tiers, rates=rates),
             assets_under_management=profile.assets_under_management if profile else None,
@@ -170,9 +158,9 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     ) -> HistoryPage:
         """Interactions across channels and merged ids, newest first (event time)."""
         after = decode_cursor(cursor)
-        identity = await known(customer_id)
+        who = await known(customer_id)
         rows = await reads.history(
-            identity.ids, channels=list(channel), since=since, until=until, after=after, limit=limit + 1
+            who.ids, channels=list(channel), since=since, until=until, after=after, limit=limit + 1
         )
         page = rows[:limit]
         last = page[-1] if len(rows) > limit else None
@@ -190,8 +178,8 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     async def decisions(customer_id: str, limit: Limit = 50, cursor: Cursor = None) -> DecisionPage:
         """Every decision about the customer, newest first: published, suppressed or held out."""
         after = decode_cursor(cursor)
-        identity = await known(customer_id)
-        rows = await reads.decisions(identity.ids, after=after, limit=limit + 1)
+        who = await known(customer_id)
+        rows = await reads.decisions(who.ids, after=after, limit=limit + 1)
         page = rows[:limit]
         last = page[-1] if len(rows) > limit else None
         return DecisionPage(
@@ -207,15 +195,16 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     )
     async def search(query: SearchRequest) -> SearchResult:
         """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
-        if isinstance(query, SearchByCustomerId):
+        if query.customer_id is not None:
             return SearchResult(customer_id=(await known(query.customer_id)).customer_id)
+        assert query.kind is not None and query.value is not None  # SearchRequest's validator
         keys = settings.require_pii_keyring().lookup_keys(query.kind, query.value)
         holder = await reads.customer_by_lookup_keys(keys)
         if holder is None:
             raise HTTPException(404, "no customer holds that identifier")
-        identity = await reads.identity(holder)
+        who = await reads.customer_ids(holder)
         # An identifier can be claimed before any profile or event of its holder arrived.
-        return SearchResult(customer_id=identity.customer_id if identity else holder)
+        return SearchResult(customer_id=who.customer_id if who else holder)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -223,6 +212,16 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+async def security_headers(request: Request, call_next: Any) -> Response:
+    """The headers on every answer; an exception no handler took answers 500 in the error shape."""
+    try:
+        response: Response = await call_next(request)
+    except Exception as exc:  # the last resort, logged by internal_error
+        return internal_error(request, exc)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def timeline_item(row: stored.InteractionRecord) -> TimelineItem:

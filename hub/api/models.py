@@ -1,9 +1,9 @@
 """The customer API's request and response bodies; the OpenAPI document is built from them."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Money
 from schemas.interaction import Channel
@@ -109,16 +109,25 @@ class DecisionPage(_Body):
     next_cursor: str | None
 
 
-class SearchByCustomerId(_Body):
-    customer_id: CustomerId
+class SearchRequest(_Body):
+    """Either `{"customer_id": …}` or `{"kind": …, "value": …}`, nothing else."""
 
+    # One model rather than a union of two: a wrong body gets one clear message, not one
+    # per alternative.
 
-class SearchByIdentifier(_Body):
-    kind: IdentifierKind
-    value: Annotated[str, Field(min_length=1, max_length=256)]
+    customer_id: CustomerId | None = Field(default=None, description="Resolve a customer id to its survivor.")
+    kind: IdentifierKind | None = Field(default=None, description="With `value`: the kind of identifier.")
+    value: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        default=None, description="With `kind`: the identifier as the customer gives it."
+    )
 
-
-SearchRequest = SearchByCustomerId | SearchByIdentifier
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        by_id = self.customer_id is not None
+        by_identifier = self.kind is not None or self.value is not None
+        if by_id == by_identifier or (by_identifier and (self.kind is None or self.value is None)):
+            raise ValueError("give either customer_id, or kind and value")
+        return self
 
 
 class SearchResult(_Body):

@@ -1,18 +1,20 @@
 """``hub api``: serve the customer API and page with uvicorn, apart from the stream workers.
 
 Refuses to start, with one line that says what to fix, without tokens, without the PII
-key (identifier search needs it), when the port is taken or PostgreSQL cannot be reached.
+key (identifier search needs it), when the port is taken, when PostgreSQL cannot be
+reached or has not been migrated.
 """
 
 import asyncio
 import errno
 import signal
 import socket
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from hub.api.app import create_api
-from hub.errors import ConfigError
+from hub.errors import ConfigError, StoreError
 from hub.settings import Settings
 from hub.storage.customer_reads import CustomerReads
 from hub.storage.history import HistoryStore
@@ -32,7 +34,16 @@ def run_api(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, url: str, listener: socket.socket) -> None:
-    reads = CustomerReads(await HistoryStore.open(url, pool_size=settings.db_pool_size))
+    store = await HistoryStore.open(url, pool_size=settings.db_pool_size)
+    try:
+        migrated = await store.is_migrated()
+    except BaseException:
+        await store.close()
+        raise
+    if not migrated:
+        await store.close()
+        raise StoreError(f"PostgreSQL at {_where(url)} has not been migrated: run `hub migrate`")
+    reads = CustomerReads(store)
     try:
         config = uvicorn.Config(
             create_api(settings, reads),
@@ -52,6 +63,12 @@ async def _serve(settings: Settings, url: str, listener: socket.socket) -> None:
             signal.signal(signal.SIGTERM, previous)
     finally:
         await reads.close()
+
+
+def _where(url: str) -> str:
+    """``host:port/database`` of a URL, without its credentials."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or ''}"
 
 
 def _listen(host: str, port: int) -> socket.socket:

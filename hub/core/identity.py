@@ -62,6 +62,7 @@ def survivor(customer_id: str, merged_into: Callable[[str], str | None]) -> str:
 class Waiting(Generic[Item]):
     item: Item
     occurred_at: datetime
+    received_at: datetime
 
 
 @dataclass(slots=True)
@@ -74,8 +75,9 @@ class WaitingRoom(Generic[Partition, Item]):
     """Events waiting for their customer's profile, per source partition, in arrival order.
 
     A partition's clock is the latest event time seen on it; an event leaves with a
-    reason once that clock is ``max_wait`` past its own time, or when its partition holds
-    more than ``max_per_partition`` events (the oldest leaves first).
+    reason once that clock is ``max_wait`` past its own time (and it has waited a little
+    in real time too, see :meth:`expired`), or when its partition holds more than
+    ``max_per_partition`` events (the oldest leaves first).
     """
 
     def __init__(self, *, max_wait: timedelta, max_per_partition: int) -> None:
@@ -92,9 +94,9 @@ class WaitingRoom(Generic[Partition, Item]):
         if queue.event_time is None or occurred_at > queue.event_time:
             queue.event_time = occurred_at
 
-    def add(self, partition: Partition, item: Item, occurred_at: datetime) -> None:
+    def add(self, partition: Partition, item: Item, occurred_at: datetime, received_at: datetime) -> None:
         self.observe(partition, occurred_at)
-        self._queues[partition].waiting.append(Waiting(item, occurred_at))
+        self._queues[partition].waiting.append(Waiting(item, occurred_at, received_at))
 
     def __iter__(self) -> Iterator[Item]:
         for queue in self._queues.values():
@@ -114,8 +116,13 @@ class WaitingRoom(Generic[Partition, Item]):
             queue.waiting = kept
         return released
 
-    def expired(self) -> list[tuple[Item, Bound]]:
-        """Remove and return the items beyond the memory bound or past the wait bound."""
+    def expired(self, *, received_before: datetime) -> list[tuple[Item, Bound]]:
+        """Remove and return the items beyond the memory bound or past the wait bound.
+
+        Only items received by ``received_before`` expire by time: a backlog read
+        after an outage covers many minutes of event time in seconds, while the profiles
+        it needs may still be on their way.
+        """
         gone: list[tuple[Item, Bound]] = []
         for queue in self._queues.values():
             while len(queue.waiting) > self._max_per_partition:
@@ -123,8 +130,13 @@ class WaitingRoom(Generic[Partition, Item]):
             if queue.event_time is None:
                 continue
             deadline = queue.event_time - self._max_wait
-            gone.extend((w.item, "time") for w in queue.waiting if w.occurred_at < deadline)
-            queue.waiting = deque(w for w in queue.waiting if w.occurred_at >= deadline)
+            kept: deque[Waiting[Item]] = deque()
+            for waiting in queue.waiting:
+                if waiting.occurred_at < deadline and waiting.received_at <= received_before:
+                    gone.append((waiting.item, "time"))
+                else:
+                    kept.append(waiting)
+            queue.waiting = kept
         return gone
 
     def forget(self, keep: Callable[[Partition], bool]) -> list[Item]:

@@ -7,27 +7,45 @@ Read-only, over the pool of a :class:`HistoryStore`. A customer merged into anot
 Usage::
 
     reads = CustomerReads(await HistoryStore.open(url))
-    identity = await reads.identity("C000123")
-    page = await reads.history(identity.ids, limit=20)
+    ids = await reads.customer_ids("C000123")
+    page = await reads.history(ids.ids, limit=20)
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.errors import ServiceUnavailable, StoreError
+import asyncpg
+
+from hub.core.identity import MAX_MERGE_HOPS
+from hub.errors import ServiceUnavailable, StoreError, StoreUnavailable
 from hub.storage.errors import converted
 from hub.storage.history import HistoryStore
 from schemas.profile import CustomerProfile
 
-MAX_MERGE_HOPS = 16
-"""A merge chain longer than this is a data error; reading stops there rather than loop."""
+# Answers that mean the server went away or is going away, not that the query is wrong:
+# a broken connection (SQLSTATE class 08) or an operator's intervention (class 57:
+# shutdown, crash, restart, cancelled statement). Retrying later may help.
+_OUTAGES = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+
+
+@contextmanager
+def _reading(doing: str) -> Iterator[None]:
+    """:func:`converted`, with an outage of the server as StoreUnavailable, never StoreError."""
+    with converted(doing):
+        try:
+            yield
+        except _OUTAGES as exc:
+            raise StoreUnavailable(f"PostgreSQL unavailable while {doing}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
-class Identity:
+class CustomerIds:
+    """Who a requested customer id is now: the survivor of its merges and every id merged into it."""
+
     requested_id: str
     customer_id: str
     """The survivor: the requested id, or the end of its merge chain."""
@@ -109,37 +127,37 @@ class CustomerReads:
         except (ServiceUnavailable, StoreError):
             return False
 
-    async def identity(self, customer_id: str) -> Identity | None:
+    async def customer_ids(self, customer_id: str) -> CustomerIds | None:
         """Who ``customer_id`` is now; None when nothing is known of them."""
-        with converted("resolving a customer"):
+        with _reading("resolving a customer"):
             async with self._pool.acquire() as connection:
                 survivor = await connection.fetchval(_SURVIVOR, customer_id, MAX_MERGE_HOPS)
                 ids = await connection.fetchval(_MERGED_INTO, survivor, MAX_MERGE_HOPS)
                 known = await connection.fetchval(_KNOWN, ids)
         if not known:
             return None
-        return Identity(customer_id, survivor, tuple(ids))
+        return CustomerIds(customer_id, survivor, tuple(ids))
 
     async def customer_by_lookup_keys(self, lookup_keys: Sequence[str]) -> str | None:
         """The customer holding an identifier, by its keyed hashes (current key first)."""
-        with converted("looking an identifier up"):
+        with _reading("looking an identifier up"):
             found = await self._pool.fetchval(_BY_LOOKUP_KEY, list(lookup_keys))
         return str(found) if found is not None else None
 
     async def profile(self, customer_id: str) -> StoredProfile | None:
-        with converted("reading a profile"):
+        with _reading("reading a profile"):
             row = await self._pool.fetchrow(_PROFILE, customer_id)
         if row is None:
             return None
         return StoredProfile(CustomerProfile.model_validate_json(row["profile"]), row["updated_at"])
 
     async def open_complaints(self, ids: Sequence[str]) -> list[OpenComplaint]:
-        with converted("reading open complaints"):
+        with _reading("reading open complaints"):
             rows = await self._pool.fetch(_OPEN_COMPLAINTS, list(ids))
         return [OpenComplaint(**dict(row)) for row in rows]
 
     async def channel_counts(self, ids: Sequence[str]) -> dict[str, int]:
-        with converted("counting interactions"):
+        with _reading("counting interactions"):
             rows = await self._pool.fetch(_CHANNEL_COUNTS, list(ids))
         return {row["channel"]: row["n"] for row in rows}
 
@@ -155,7 +173,7 @@ class CustomerReads:
     ) -> list[InteractionRecord]:
         """Interactions newest first; ``channels`` empty means all; ``after`` continues a page."""
         after_at, after_id = after if after is not None else (None, None)
-        with converted("reading the contact history"):
+        with _reading("reading the contact history"):
             rows = await self._pool.fetch(
                 _HISTORY, list(ids), list(channels) or None, since, until, after_at, after_id, limit
             )
@@ -176,7 +194,7 @@ class CustomerReads:
     ) -> list[DecisionRecord]:
         """The decision log newest first, with the trigger (when one was sent) and its outcomes."""
         after_at, after_id = after if after is not None else (None, None)
-        with converted("reading decisions"):
+        with _reading("reading decisions"):
             rows = await self._pool.fetch(_DECISIONS, list(ids), after_at, after_id, limit)
         return [DecisionRecord(**dict(row)) for row in rows]
 
@@ -193,8 +211,9 @@ WITH RECURSIVE chain (customer_id, hops, path) AS (
 SELECT customer_id FROM chain ORDER BY hops DESC LIMIT 1
 """
 
-# Every id whose merged_into chain reaches the survivor; UNION drops repeats, so a
-# cycle ends the recursion as well as the hop limit.
+# Every id whose merged_into chain reaches the survivor. Only the hop limit ends the
+# recursion on a cycle: UNION drops repeated rows, but a row carries its hop count, which
+# differs on every lap. The outer query keeps each id once, at its fewest hops.
 _MERGED_INTO = """
 WITH RECURSIVE merged (customer_id, hops) AS (
     SELECT $1::text, 0
@@ -237,7 +256,10 @@ _CHANNEL_COUNTS = """
 SELECT channel, count(*)::int AS n FROM interactions WHERE customer_id = ANY ($1::text[]) GROUP BY channel
 """
 
-# Keyset pagination on the order of the interactions_by_customer index.
+# Keyset pagination, newest first: (occurred_at, event_id) both descending, the order the
+# cursor continues. The interactions_by_customer index (customer_id, occurred_at DESC,
+# event_id) finds the customers' rows, but its order is not this one (event_id ascending
+# within a time, and one run per merged id), so PostgreSQL sorts the matching rows.
 _HISTORY = """
 SELECT event_id, customer_id, channel, type, occurred_at, received_at, source::text AS source,
        payload::text AS payload, identifiers::text AS identifiers

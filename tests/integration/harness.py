@@ -45,6 +45,9 @@ class HubUnderTest:
             # No control group unless a test asks: a random customer id would otherwise be
             # held out of sales one time in twenty (the control group has unit tests).
             "HUB_POLICY__CONTROL_SHARE": "0",
+            # The event-time bound of identity resolution applies after one second of
+            # real time, not a minute, so that tests of it stay short.
+            "HUB_IDENTITY__MIN_WAIT_SECONDS": "1",
             **self.extra_env,
         }
 

@@ -1,5 +1,6 @@
 """The customer API on the real PostgreSQL: rows seeded with SQL, read through HTTP."""
 
+import asyncio
 import json
 import os
 import signal
@@ -12,7 +13,9 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -436,3 +439,28 @@ def wait_for(url: str, process: "subprocess.Popen[bytes]") -> tuple[int, Any]:
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within 30 s")
+
+
+async def test_hub_api_refuses_an_unmigrated_database(connection: asyncpg.Connection) -> None:
+    name = unique("unmigrated").replace("-", "_")
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlsplit(os.environ["HUB_DATABASE_URL"])._replace(path=f"/{name}").geturl()
+        env = {
+            **os.environ,
+            "HUB_DATABASE_URL": url,
+            "HUB_API__PORT": str(free_port()),
+            "HUB_API__TOKENS": json.dumps(TOKENS),
+            "HUB_PII_KEY": PII_KEY,
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub", "api", env=env, stdout=PIPE, stderr=PIPE
+        )
+        _, raw_stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    stderr = raw_stderr.decode()
+    assert process.returncode == 2, stderr
+    assert stderr.startswith("hub: error: PostgreSQL at "), stderr
+    assert stderr.strip().endswith(f"/{name} has not been migrated: run `hub migrate`"), stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr

@@ -131,6 +131,33 @@ async def test_unknown_identifiers_are_dead_lettered_after_the_wait_bound(hub: H
     assert await stored(people.run, 1) == {f"{people.run}-2": known["customer_id"]}
 
 
+async def test_an_event_waiting_across_a_restart_is_neither_lost_nor_doubled(hub: HubUnderTest) -> None:
+    """Faust commits past a single unacknowledged record; acknowledgements in offset order
+    keep the committed offset behind the waiting one, so the next worker reads it again."""
+    people = People()
+    dora, known = people.customer("dora"), people.customer("known")
+    await hub.produce([people.profile(known)])
+    await claimed(known)
+    await hub.produce(
+        [
+            people.event("phone", "call", 0, {"phone": dora["phone"]}),
+            *(
+                people.event("phone", "call", n, {"customer_id": known["customer_id"]}, minutes=n)
+                for n in (1, 2, 3)
+            ),
+        ]
+    )
+    await stored(people.run, 3)
+    await wait_for_metric(hub, "hub_identity_waiting_events", 1)
+    hub.stop()  # Faust commits what was acknowledged when it stops
+    hub.start()
+    await hub.produce([people.profile(dora)])
+    landed = await stored(people.run, 4)
+    assert landed[f"{people.run}-0"] == dora["customer_id"]
+    rows = await fetch("SELECT count(*) AS n FROM interactions WHERE event_id LIKE $1", f"{people.run}-%")
+    assert rows[0]["n"] == 4
+
+
 async def test_the_memory_bound_dead_letters_the_oldest_waiting_event(tmp_path: Path) -> None:
     hub = HubUnderTest(tmp_path, extra_env={"HUB_IDENTITY__MAX_WAITING_PER_PARTITION": "2"})
     hub.start()

@@ -46,6 +46,8 @@ class Owners:
 
 class Harness:
     def __init__(self, **settings: Any) -> None:
+        # No real-time grace unless a test asks: the event-time bound alone decides.
+        settings["identity"] = {"min_wait_seconds": 0, **settings.get("identity", {})}
         self.settings = Settings(
             kafka_bootstrap="x:9092",
             store="memory://",
@@ -144,14 +146,34 @@ async def test_waiting_events_of_one_partition_are_released_in_order() -> None:
     assert [(key, value) for _, key, value, _ in h.sink.sent] == [(b"C7", first.value), (b"C8", second.value)]
 
 
-async def test_a_released_waiting_event_goes_before_the_new_batch() -> None:
+async def test_a_released_waiting_event_goes_before_a_new_one_with_the_same_identifier() -> None:
     h = Harness()
     waiting = h.record(0, by_phone())
     await h.ingestor.handle([waiting])
     h.learn("phone", PHONE, "C7")
-    later = h.record(1, {"customer_id": "C7"})
+    later = h.record(1, by_phone())
     assert await h.ingestor.handle([later]) == [waiting, later]
     assert [value for _, _, value, _ in h.sink.sent] == [waiting.value, later.value]
+
+
+async def test_waiting_events_are_looked_up_again_by_the_timer_not_by_every_batch() -> None:
+    h = Harness()
+    waiting = h.record(0, by_phone())
+    await h.ingestor.handle([waiting])
+    h.learn("phone", PHONE, "C7")
+    other = h.record(1, {"customer_id": "C1"})
+    assert await h.ingestor.handle([other]) == [other]
+    assert len(h.owners.calls) == 1, "a batch that needs no lookup makes none"
+    assert await h.ingestor.handle([]) == [waiting]
+
+
+async def test_an_event_waits_the_real_time_grace_before_the_event_time_bound_applies() -> None:
+    h = Harness(identity={"min_wait_seconds": 60})
+    waiting = h.record(0, by_phone())
+    await h.ingestor.handle([waiting])
+    later = h.record(1, {"customer_id": "C1"}, at=NOW + timedelta(minutes=16))
+    assert await h.ingestor.handle([later]) == [later], "received just now: still waiting"
+    assert h.ingestor.waiting == 1
 
 
 async def test_an_identifier_stored_under_a_retired_key_resolves() -> None:
@@ -309,9 +331,10 @@ async def test_owners_is_asked_once_per_call_with_every_key_needed() -> None:
     batch = [h.record(1, by_phone()), h.record(2, {"customer_id": "C1"}), h.record(3, by_phone())]
     await h.ingestor.handle(batch)
     assert len(h.owners.calls) == 2
+    assert h.owners.calls[1] == sorted(h.keyring.lookup_keys("phone", PHONE)), "each key once"
+    await h.ingestor.handle([])
     expected = {*h.keyring.lookup_keys("card_no", CARD), *h.keyring.lookup_keys("phone", PHONE)}
-    assert set(h.owners.calls[1]) == expected
-    assert len(h.owners.calls[1]) == len(expected), "each key once"
+    assert set(h.owners.calls[2]) == expected, "the timer looks every waiting record up"
 
 
 async def test_owners_is_not_asked_when_no_record_needs_a_lookup() -> None:

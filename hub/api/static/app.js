@@ -19,7 +19,9 @@ const $ = (selector) => document.querySelector(selector);
 const $$ = (selector) => Array.from(document.querySelectorAll(selector));
 const testid = (name) => $(`[data-testid="${name}"]`);
 
-const state = { customerId: null, cursor: null, decisions: [], generation: 0, pendingDeepLink: null };
+const state = {
+  customerId: null, cursor: null, decisions: [], generation: 0, triggerLoads: 0, pendingDeepLink: null,
+};
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -263,21 +265,29 @@ async function loadHistory(customerId, cursor, current) {
   if (current()) appendTimeline(page, !cursor);
 }
 
-async function loadTriggers(customerId, current) {
+// The decision log has a guard of its own: a filter change or "Show older" while it loads
+// starts a newer history load, which must not keep this customer's triggers from drawing.
+// Only a newer customer does. It explains its own failure rather than the lookup's.
+async function loadTriggers(customerId) {
+  const load = ++state.triggerLoads;
+  const current = () => load === state.triggerLoads && state.customerId === customerId;
+  let page;
   try {
-    const page = await api(`/customers/${encodeURIComponent(customerId)}/decisions?limit=50`);
-    if (!current()) return;
-    state.decisions = page.items;
+    page = await api(`/customers/${encodeURIComponent(customerId)}/decisions?limit=50`);
   } catch (error) {
+    if (!current()) return;
     state.decisions = [];
     renderTriggers();
     if (error instanceof ApiError && error.status === 403) {
       testid("triggers").replaceChildren(element("li", { class: "empty", text: "Not visible with this token." }));
       showError("This token may not read the decision log (it needs the decisions:read scope).");
-      return;
+    } else {
+      showError(explain(error, "customer_id"));
     }
-    throw error;
+    return;
   }
+  if (!current()) return;
+  state.decisions = page.items;
   renderTriggers();
 }
 
@@ -296,17 +306,40 @@ async function busy(kind, work) {
   }
 }
 
-async function showCustomer(customerId, kind = "customer_id") {
+// Nothing of the customer shown before may stay while the next one loads: not its
+// timeline, its "Show older" cursor, nor its triggers.
+function forgetCustomer() {
+  state.customerId = null;
+  state.cursor = null;
+  state.decisions = [];
+  ++state.triggerLoads;
+  $("#result").hidden = true;
+  testid("timeline").replaceChildren();
+  testid("triggers").replaceChildren();
+  testid("more").hidden = true;
+}
+
+// Find a customer by id or identifier, then show them. Every lookup goes through
+// POST /customers/search, so what was typed, a card number pasted as an id included,
+// never lands in a URL; only the id the API answered with does.
+async function findCustomer(kind, value) {
+  forgetCustomer();
   await busy(kind, async (current) => {
-    const customer = await api(`/customers/${encodeURIComponent(customerId)}`);
+    const body = kind === "customer_id" ? { customer_id: value } : { kind, value };
+    const found = await api("/customers/search", { method: "POST", body });
+    if (!current()) return;
+    const customer = await api(`/customers/${encodeURIComponent(found.customer_id)}`);
     if (!current()) return;
     state.customerId = customer.customer_id;
-    renderProfile(customer);
+    // Searched by an id merged into another: say so, as GET of that id would.
+    const requested = kind === "customer_id" ? value : customer.requested_id;
+    renderProfile({ ...customer, requested_id: requested });
     $("#result").hidden = false;
     history.replaceState(null, "", `/?customer=${encodeURIComponent(customer.customer_id)}`);
-    await Promise.all([loadHistory(customer.customer_id, null, current), loadTriggers(customer.customer_id, current)]);
+    const triggers = loadTriggers(customer.customer_id);
+    await loadHistory(customer.customer_id, null, current);
+    await triggers;
   });
-  if (state.customerId === null) $("#result").hidden = true;
 }
 
 async function lookUp() {
@@ -317,17 +350,7 @@ async function lookUp() {
     showError("Enter your token first.");
     return;
   }
-  state.customerId = null;
-  $("#result").hidden = true;
-  if (kind === "customer_id") {
-    await showCustomer(value);
-    return;
-  }
-  let found = null;
-  await busy(kind, async () => {
-    found = await api("/customers/search", { method: "POST", body: { kind, value } });
-  });
-  if (found) await showCustomer(found.customer_id, kind);
+  await findCustomer(kind, value);
 }
 
 // --- wiring --------------------------------------------------------------------------
@@ -343,7 +366,7 @@ function start() {
     if (state.pendingDeepLink && token.value.trim()) {
       const customerId = state.pendingDeepLink;
       state.pendingDeepLink = null;
-      showCustomer(customerId);
+      findCustomer("customer_id", customerId);
     }
   };
   token.addEventListener("input", () => {
@@ -372,7 +395,7 @@ function start() {
   const deepLink = new URLSearchParams(location.search).get("customer");
   if (deepLink) {
     $("#lookup-value").value = deepLink;
-    if (token.value.trim()) showCustomer(deepLink);
+    if (token.value.trim()) findCustomer("customer_id", deepLink);
     else state.pendingDeepLink = deepLink;
   }
 }

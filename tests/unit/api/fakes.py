@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from hub.settings import Settings
 from hub.storage.customer_reads import (
+    CustomerIds,
     DecisionRecord,
-    Identity,
     InteractionRecord,
     OpenComplaint,
     Position,
@@ -17,6 +17,7 @@ from tests.factories import NOW
 
 READER = "reader-token-0123456789"
 AUDITOR = "auditor-token-0123456789"
+LEDGER = "ledger-token-0123456789"
 PII_KEY = "unit-test-pii-key-of-length"
 
 
@@ -27,6 +28,7 @@ def settings() -> Settings:
             "tokens": [
                 {"name": "desk", "token": READER, "scopes": ["customers:read"]},
                 {"name": "audit", "token": AUDITOR, "scopes": ["customers:read", "decisions:read"]},
+                {"name": "ledger", "token": LEDGER, "scopes": ["decisions:read"]},
             ]
         },
     )
@@ -82,13 +84,17 @@ class FakeReads:
     events: list[InteractionRecord] = field(default_factory=lambda: [interaction(n) for n in range(45)])
     logged: list[DecisionRecord] = field(default_factory=lambda: [decision(n) for n in range(3)])
     history_calls: list[dict[str, object]] = field(default_factory=list)
+    failure: Exception | None = None
+    """Raised by every read when set: a store outage, a bug."""
 
     async def is_ready(self) -> bool:
         return self.ready
 
-    async def identity(self, customer_id: str) -> Identity | None:
+    async def customer_ids(self, customer_id: str) -> CustomerIds | None:
+        if self.failure is not None:
+            raise self.failure
         if customer_id in ("C1", "C9"):
-            return Identity(customer_id, "C1", ("C1", "C9"))
+            return CustomerIds(customer_id, "C1", ("C1", "C9"))
         return None
 
     async def customer_by_lookup_keys(self, lookup_keys: Sequence[str]) -> str | None:

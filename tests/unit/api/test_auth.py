@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from hub.api.auth import token_named
-from tests.unit.api.fakes import AUDITOR, READER, settings
+from tests.unit.api.fakes import AUDITOR, LEDGER, READER, settings
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -64,3 +64,41 @@ async def test_health_and_readiness_need_no_token(client: httpx.AsyncClient, rea
     answer = await client.get("/readyz")
     assert answer.status_code == 503
     assert answer.json() == {"ready": False}
+
+
+@pytest.mark.parametrize("body", [b"{bad", b'{"kind": "passport"}', b"[]"])
+async def test_search_without_a_token_is_401_whatever_the_body(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    # FastAPI reads a JSON body before it runs dependencies: the token must be checked first.
+    answer = await client.post(
+        "/customers/search", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
+    assert answer.json()["error"]["code"] == "unauthorized"
+
+
+async def test_search_with_a_wrong_token_and_a_broken_body_is_401(client: httpx.AsyncClient) -> None:
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer not-a-configured-token"}
+    answer = await client.post("/customers/search", content=b"{bad", headers=headers)
+    assert answer.status_code == 401
+
+
+async def test_search_without_the_scope_is_403_before_the_body_is_read(client: httpx.AsyncClient) -> None:
+    headers = {"Content-Type": "application/json", **bearer(LEDGER)}
+    answer = await client.post("/customers/search", content=b"{bad", headers=headers)
+    assert answer.status_code == 403
+    assert answer.json()["error"]["message"] == "the token lacks the customers:read scope"
+
+
+async def test_a_valid_token_still_gets_422_for_a_broken_body(client: httpx.AsyncClient) -> None:
+    headers = {"Content-Type": "application/json", **bearer(READER)}
+    answer = await client.post("/customers/search", content=b"{bad", headers=headers)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"].startswith("body")
+
+
+async def test_history_without_a_token_and_with_bad_parameters_is_401(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/customers/C1/history", params={"limit": 0, "cursor": "%%%"})
+    assert answer.status_code == 401

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.api import server
+from hub.errors import HubError
 from hub.readiness import free_port
+from tests.unit.api import fakes
 
 TOKENS = '[{"name": "desk", "token": "desk-token-0123456789", "scopes": ["customers:read"]}]'
 UNREACHABLE_DB = "postgresql://hub:secret-pw@127.0.0.1:1/hub"
@@ -85,3 +88,26 @@ def test_config_masks_the_tokens() -> None:
     assert result.returncode == 0
     assert "desk-token" not in result.stdout
     assert '"name": "desk"' in result.stdout
+
+
+class UnmigratedStore:
+    closed = False
+
+    async def is_migrated(self) -> bool:
+        return False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_an_unmigrated_database_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = UnmigratedStore()
+
+    async def opened(url: str, *, pool_size: int = 4) -> UnmigratedStore:
+        return store
+
+    monkeypatch.setattr(server.HistoryStore, "open", opened)
+    with socket.socket() as listener, pytest.raises(HubError) as refused:
+        await server._serve(fakes.settings(), "postgresql://hub:secret-pw@db.example:6543/hub", listener)
+    assert str(refused.value) == "PostgreSQL at db.example:6543/hub has not been migrated: run `hub migrate`"
+    assert store.closed

@@ -7,6 +7,7 @@ import pytest
 
 from hub.api.app import display_identifiers
 from hub.api.paging import decode_cursor, encode_cursor
+from hub.errors import StoreUnavailable
 from tests.unit.api.fakes import AUDITOR, FakeReads
 
 AUTH = {"Authorization": f"Bearer {AUDITOR}"}
@@ -146,3 +147,75 @@ async def test_answers_are_not_cached(client: httpx.AsyncClient) -> None:
 def test_a_cursor_round_trips() -> None:
     at = datetime.fromisoformat("2026-11-25T09:00:00.123456+08:00")
     assert decode_cursor(encode_cursor(at, "evt/1=é")) == (at, "evt/1=é")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"6222021234567890": "x"},
+        {"customer_id": "C1", "6222021234567890": "x"},
+        {"kind": "card_no", "value": "6222", "6222021234567890": {"6222021234567891": 1}},
+    ],
+)
+async def test_a_search_never_echoes_an_unknown_key(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    answer = await client.post("/customers/search", json=body, headers=AUTH)
+    assert answer.status_code == 422
+    message = answer.json()["error"]["message"]
+    assert "622202123456789" not in message
+    assert "SearchBy" not in message  # no union alternatives named
+    assert "Extra inputs are not permitted" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"customer_id": "C1", "kind": "card_no"},
+        {"kind": "card_no"},
+        {"value": "6222"},
+        {"customer_id": None},
+    ],
+)
+async def test_a_search_of_neither_kind_gets_one_clear_message(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    answer = await client.post("/customers/search", json=body, headers=AUTH)
+    assert answer.status_code == 422
+    assert (
+        answer.json()["error"]["message"] == "body: Value error, give either customer_id, or kind and value"
+    )
+
+
+async def test_a_bad_identifier_kind_names_the_field_once(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/customers/search", json={"kind": "passport", "value": "E1"}, headers=AUTH)
+    message = answer.json()["error"]["message"]
+    assert message.startswith("body.kind: Input should be")
+    assert ";" not in message
+
+
+async def test_an_unexpected_failure_is_500_in_the_error_shape_with_the_headers(
+    client: httpx.AsyncClient, reads: FakeReads, caplog: pytest.LogCaptureFixture
+) -> None:
+    reads.failure = RuntimeError("card 6222021234567890 broke it")
+    answer = await client.get("/customers/C1-SECRET", headers=AUTH)
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == "internal_error"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    logged = caplog.text
+    assert "RuntimeError" in logged and "GET /customers/{customer_id}" in logged
+    assert "6222021234567890" not in logged and "C1-SECRET" not in logged
+
+
+async def test_a_store_outage_is_503_with_the_headers(client: httpx.AsyncClient, reads: FakeReads) -> None:
+    reads.failure = StoreUnavailable("PostgreSQL unavailable while resolving a customer: connection lost")
+    for answer in (
+        await client.get("/customers/C1", headers=AUTH),
+        await client.post("/customers/search", json={"customer_id": "C1"}, headers=AUTH),
+    ):
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "unavailable"
+        assert answer.headers["Cache-Control"] == "no-store"

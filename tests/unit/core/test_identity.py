@@ -22,6 +22,11 @@ def minutes(n: float) -> datetime:
     return T0 + timedelta(minutes=n)
 
 
+# Received at the start; the real-time grace long over by the time the tests ask.
+RECEIVED = minutes(0)
+LONG_AFTER = minutes(24 * 60)
+
+
 # --- lookup_keys ---------------------------------------------------------------------
 
 
@@ -161,7 +166,7 @@ def room(max_wait_minutes: float = 15, max_per_partition: int = 100) -> WaitingR
 def test_release_keeps_each_partitions_order_and_keeps_the_rest() -> None:
     waiting = room()
     for i, item in enumerate(["a1", "b1", "a2", "b2", "a3"]):
-        waiting.add(item[0], item, minutes(i))
+        waiting.add(item[0], item, minutes(i), RECEIVED)
     released = waiting.release(lambda item: item != "a2")
     assert [i for i in released if i.startswith("a")] == ["a1", "a3"]
     assert [i for i in released if i.startswith("b")] == ["b1", "b2"]
@@ -174,75 +179,77 @@ def test_release_keeps_each_partitions_order_and_keeps_the_rest() -> None:
 def test_release_of_nothing_keeps_everything_in_order() -> None:
     waiting = room()
     for i in range(3):
-        waiting.add("p", f"x{i}", minutes(i))
+        waiting.add("p", f"x{i}", minutes(i), RECEIVED)
     assert waiting.release(lambda item: False) == []
     assert list(waiting) == ["x0", "x1", "x2"]
 
 
 def test_time_bound_uses_the_partitions_own_latest_event_time() -> None:
     waiting = room(max_wait_minutes=15)
-    waiting.add("p1", "old", minutes(0))
+    waiting.add("p1", "old", minutes(0), RECEIVED)
     waiting.observe("p2", minutes(60))  # another partition's later events
-    waiting.add("p2", "other", minutes(60))
-    assert waiting.expired() == []
+    waiting.add("p2", "other", minutes(60), RECEIVED)
+    assert waiting.expired(received_before=LONG_AFTER) == []
     assert list(waiting) == ["old", "other"]
     waiting.observe("p1", minutes(16))
-    assert waiting.expired() == [("old", "time")]
+    assert waiting.expired(received_before=LONG_AFTER) == [("old", "time")]
     assert list(waiting) == ["other"]
 
 
 def test_exactly_max_wait_is_not_expired_yet() -> None:
     waiting = room(max_wait_minutes=15)
-    waiting.add("p", "x", minutes(0))
+    waiting.add("p", "x", minutes(0), RECEIVED)
     waiting.observe("p", minutes(15))
-    assert waiting.expired() == []
+    assert waiting.expired(received_before=LONG_AFTER) == []
     waiting.observe("p", minutes(15) + timedelta(microseconds=1))
-    assert waiting.expired() == [("x", "time")]
+    assert waiting.expired(received_before=LONG_AFTER) == [("x", "time")]
 
 
 def test_observe_never_moves_the_clock_back() -> None:
     waiting = room(max_wait_minutes=15)
-    waiting.add("p", "x", minutes(0))
+    waiting.add("p", "x", minutes(0), RECEIVED)
     waiting.observe("p", minutes(20))
     waiting.observe("p", minutes(1))
-    waiting.add("p", "late", minutes(2))  # an older event arriving late does not move it back either
-    assert waiting.expired() == [("x", "time"), ("late", "time")]
+    waiting.add(
+        "p", "late", minutes(2), RECEIVED
+    )  # an older event arriving late does not move it back either
+    assert waiting.expired(received_before=LONG_AFTER) == [("x", "time"), ("late", "time")]
 
 
 def test_only_the_events_past_the_bound_expire_in_arrival_order() -> None:
     waiting = room(max_wait_minutes=15)
-    waiting.add("p", "x0", minutes(0))
-    waiting.add("p", "x10", minutes(10))
-    waiting.add("p", "x3", minutes(3))
+    waiting.add("p", "x0", minutes(0), RECEIVED)
+    waiting.add("p", "x10", minutes(10), RECEIVED)
+    waiting.add("p", "x3", minutes(3), RECEIVED)
     waiting.observe("p", minutes(20))
-    assert waiting.expired() == [("x0", "time"), ("x3", "time")]
+    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "time"), ("x3", "time")]
     assert list(waiting) == ["x10"]
 
 
 def test_memory_bound_drops_the_oldest_first_and_reports_memory() -> None:
     waiting = room(max_per_partition=2)
     for i in range(4):
-        waiting.add("p", f"x{i}", minutes(i))
-    waiting.add("q", "y0", minutes(0))
-    assert waiting.expired() == [("x0", "memory"), ("x1", "memory")]
+        waiting.add("p", f"x{i}", minutes(i), RECEIVED)
+    waiting.add("q", "y0", minutes(0), RECEIVED)
+    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "memory"), ("x1", "memory")]
     assert list(waiting) == ["x2", "x3", "y0"]
-    assert waiting.expired() == []
+    assert waiting.expired(received_before=LONG_AFTER) == []
 
 
 def test_an_event_removed_for_memory_is_not_reported_again_for_time() -> None:
     waiting = room(max_wait_minutes=15, max_per_partition=1)
-    waiting.add("p", "x0", minutes(0))
-    waiting.add("p", "x1", minutes(30))
-    assert waiting.expired() == [("x0", "memory")]
+    waiting.add("p", "x0", minutes(0), RECEIVED)
+    waiting.add("p", "x1", minutes(30), RECEIVED)
+    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "memory")]
     assert list(waiting) == ["x1"]
 
 
 def test_forget_drops_only_the_rejected_partitions_and_returns_their_items() -> None:
     waiting = room()
-    waiting.add("keep", "k0", minutes(0))
-    waiting.add("drop", "d0", minutes(0))
-    waiting.add("drop", "d1", minutes(1))
-    waiting.add("keep", "k1", minutes(1))
+    waiting.add("keep", "k0", minutes(0), RECEIVED)
+    waiting.add("drop", "d0", minutes(0), RECEIVED)
+    waiting.add("drop", "d1", minutes(1), RECEIVED)
+    waiting.add("keep", "k1", minutes(1), RECEIVED)
     assert waiting.forget(lambda partition: partition == "keep") == ["d0", "d1"]
     assert list(waiting) == ["k0", "k1"]
     assert len(waiting) == 2
@@ -251,19 +258,19 @@ def test_forget_drops_only_the_rejected_partitions_and_returns_their_items() -> 
 
 def test_a_forgotten_partition_starts_a_new_clock() -> None:
     waiting = room(max_wait_minutes=15)
-    waiting.add("p", "x", minutes(60))
+    waiting.add("p", "x", minutes(60), RECEIVED)
     waiting.forget(lambda partition: False)
-    waiting.add("p", "y", minutes(0))
-    assert waiting.expired() == []
+    waiting.add("p", "y", minutes(0), RECEIVED)
+    assert waiting.expired(received_before=LONG_AFTER) == []
     assert list(waiting) == ["y"]
 
 
 def test_len_counts_every_partition() -> None:
     waiting = room()
     assert len(waiting) == 0
-    waiting.add("a", "1", minutes(0))
-    waiting.add("b", "2", minutes(0))
-    waiting.add("b", "3", minutes(0))
+    waiting.add("a", "1", minutes(0), RECEIVED)
+    waiting.add("b", "2", minutes(0), RECEIVED)
+    waiting.add("b", "3", minutes(0), RECEIVED)
     waiting.observe("c", minutes(0))
     assert len(waiting) == 3
 
@@ -278,7 +285,7 @@ def test_release_and_the_rest_partition_the_items_in_each_partitions_order(
         max_wait=timedelta(days=365), max_per_partition=1000
     )
     for n, (partition, offset, ready) in enumerate(items):
-        waiting.add(partition, (partition, n, ready), minutes(offset))
+        waiting.add(partition, (partition, n, ready), minutes(offset), RECEIVED)
     released = waiting.release(lambda item: item[2])
     rest = list(waiting)
     assert all(item[2] for item in released)
@@ -288,3 +295,13 @@ def test_release_and_the_rest_partition_the_items_in_each_partitions_order(
         for group in (released, rest):
             ns = [item[1] for item in group if item[0] == partition]
             assert ns == sorted(ns)
+
+
+def test_the_time_bound_waits_for_the_real_time_grace_of_each_event() -> None:
+    waiting: WaitingRoom[str, str] = WaitingRoom(max_wait=timedelta(minutes=15), max_per_partition=10)
+    waiting.add("p", "backlog", minutes(0), received_at=minutes(100))
+    waiting.add("p", "long-waiting", minutes(1), received_at=minutes(90))
+    waiting.observe("p", minutes(30))
+    # A backlog read quickly: event time is far past the bound, real time is not.
+    assert waiting.expired(received_before=minutes(95)) == [("long-waiting", "time")]
+    assert waiting.expired(received_before=minutes(101)) == [("backlog", "time")]
