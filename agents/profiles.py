@@ -35,7 +35,7 @@ def register_profiles(
     table = use_raw_bytes(
         app.GlobalTable("customer-profiles", partitions=settings.partitions, key_type=bytes, value_type=bytes)
     )
-    hasher = settings.require_pii_key()
+    keyring = settings.require_pii_keyring()
     dead_letters = DeadLetters(FaustProducerSink(app), settings.topic(topics.INTERACTIONS_DLQ))
 
     @app.agent(profiles_topic, name="profiles", concurrency=1, supervisor_strategy=AGENT_SUPERVISOR)
@@ -51,7 +51,7 @@ def register_profiles(
         profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
         if profile is None:
             return
-        conflicts = await retrying(partial(store.record_profile, profile, hasher), "recording a profile")
+        conflicts = await retrying(partial(store.record_profile, profile, keyring), "recording a profile")
         for conflict in conflicts or ():
             metrics.IDENTITY_CONFLICTS.labels(conflict.kind).inc()
             log.warning(

@@ -16,6 +16,9 @@ _UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.InternalClientError,
+    # Two transactions that wait on each other: one is cancelled and is simply tried again.
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
 )
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from hub.core.pii import Hasher
+from hub.core.pii import Keyring
 from hub.errors import StoreUnavailable
 from hub.storage import identity
 from hub.storage.errors import converted
@@ -115,11 +115,11 @@ class HistoryStore:
                 _INSERT_ACQUISITION, [(customer_id, product, at, "profile") for product in products]
             )
 
-    async def record_profile(self, profile: CustomerProfile, hasher: Hasher) -> list[Conflict] | None:
+    async def record_profile(self, profile: CustomerProfile, keyring: Keyring) -> list[Conflict] | None:
         """Store a profile and claim its identifiers; see :func:`identity.record_profile`."""
         with converted("recording a profile"):
             async with self._pool.acquire() as connection:
-                return await identity.record_profile(connection, profile, hasher)
+                return await identity.record_profile(connection, profile, keyring)
 
     async def owners_of(self, lookup_keys: Sequence[str]) -> dict[str, str]:
         """Which customer holds each of these identifier keys (those held by nobody are left out)."""

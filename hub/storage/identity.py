@@ -15,7 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from hub.core.identity import survivor
-from hub.core.pii import IDENTIFIER_KINDS, Hasher, display_form
+from hub.core.pii import IDENTIFIER_KINDS, Hasher, Keyring, display_form
 from schemas.profile import CustomerProfile
 
 
@@ -24,24 +24,34 @@ class Claim:
     lookup_key: str
     kind: str
     display: str
+    aliases: tuple[str, ...] = ()
+    """The same identifier's keys under retired PII keys (the holder may be stored under one)."""
+
+    @property
+    def every_key(self) -> tuple[str, ...]:
+        return (self.lookup_key, *self.aliases)
 
 
 @dataclass(frozen=True, slots=True)
 class Conflict:
     lookup_key: str
+    """The key the holder holds the identifier under."""
     kind: str
     display: str
     owner_id: str
     claimant_id: str
 
 
-def claims_of(profile: CustomerProfile, hasher: Hasher) -> list[Claim]:
+def claims_of(profile: CustomerProfile, keys: Keyring | Hasher) -> list[Claim]:
+    """The profile's identifiers as claims, sorted by key so that concurrent profile
+    writers lock index rows in one order (no deadlock)."""
+    keyring = keys if isinstance(keys, Keyring) else Keyring(keys)
     claims: dict[str, Claim] = {}
     for kind in IDENTIFIER_KINDS:
         for value in getattr(profile.identifiers, kind):
-            key = hasher.digest(kind, value)
-            claims[key] = Claim(key, kind, display_form(kind, value))
-    return list(claims.values())
+            current, *retired = keyring.lookup_keys(kind, value)
+            claims[current] = Claim(current, kind, display_form(kind, value), tuple(retired))
+    return sorted(claims.values(), key=lambda claim: claim.lookup_key)
 
 
 def stored_profile(profile: CustomerProfile, claims: Sequence[Claim]) -> str:
@@ -55,81 +65,123 @@ def stored_profile(profile: CustomerProfile, claims: Sequence[Claim]) -> str:
 
 
 async def record_profile(
-    connection: asyncpg.Connection, profile: CustomerProfile, hasher: Hasher
+    connection: asyncpg.Connection, profile: CustomerProfile, keyring: Keyring
 ) -> list[Conflict] | None:
     """Store a profile and its claims in one transaction; None when a newer one is stored.
 
     Returns the conflicts this profile's claims ran into.
     """
-    claims = claims_of(profile, hasher)
+    me = profile.customer_id
+    claims = claims_of(profile, keyring)
+    every_key = [key for claim in claims for key in claim.every_key]
     async with connection.transaction():
         stored_at = await connection.fetchval(
-            "SELECT updated_at FROM customer_profiles WHERE customer_id = $1 FOR UPDATE", profile.customer_id
+            "SELECT updated_at FROM customer_profiles WHERE customer_id = $1 FOR UPDATE", me
         )
         if stored_at is not None and stored_at > profile.updated_at:
             return None
         await connection.execute(
-            """
-            INSERT INTO customer_profiles (customer_id, merged_into, profile, updated_at)
-            VALUES ($1, $2, $3::jsonb, $4)
-            ON CONFLICT (customer_id) DO UPDATE
-            SET merged_into = EXCLUDED.merged_into, profile = EXCLUDED.profile,
-                updated_at = EXCLUDED.updated_at, recorded_at = now()
-            """,
-            profile.customer_id,
-            profile.merged_into,
-            stored_profile(profile, claims),
-            profile.updated_at,
+            _UPSERT_PROFILE, me, profile.merged_into, stored_profile(profile, claims), profile.updated_at
         )
-        keys = [claim.lookup_key for claim in claims]
-        # Identifiers the customer no longer lists are released (also those hashed under
-        # a retired key: the current key's claims replace them).
+        # Identifiers the customer no longer lists are released, to whoever claimed them next.
+        released = await connection.fetch(_RELEASE, me, every_key)
         await connection.execute(
-            "DELETE FROM customer_identifiers WHERE customer_id = $1 AND NOT (lookup_key = ANY($2::text[]))",
-            profile.customer_id,
-            keys,
+            "DELETE FROM identifier_conflicts WHERE claimant_id = $1 AND NOT (lookup_key = ANY($2::text[]))",
+            me,
+            every_key,
         )
-        await connection.execute(
-            """
-            INSERT INTO customer_identifiers (lookup_key, kind, display, customer_id, claimed_at)
-            SELECT key, kind, display, $4, $5
-            FROM unnest($1::text[], $2::text[], $3::text[]) AS c(key, kind, display)
-            ON CONFLICT (lookup_key) DO NOTHING
-            """,
-            keys,
-            [claim.kind for claim in claims],
-            [claim.display for claim in claims],
-            profile.customer_id,
-            profile.updated_at,
-        )
-        held = await connection.fetch(
-            "SELECT lookup_key, customer_id FROM customer_identifiers "
-            "WHERE lookup_key = ANY($1::text[]) AND customer_id <> $2",
-            keys,
-            profile.customer_id,
-        )
-        conflicts = await _real_conflicts(connection, profile.customer_id, held, claims)
+        await _hand_over(connection, [row["lookup_key"] for row in released])
+        holders = {
+            row["lookup_key"]: row["customer_id"]
+            for row in await connection.fetch(
+                "SELECT lookup_key, customer_id FROM customer_identifiers WHERE lookup_key = ANY($1::text[])",
+                every_key,
+            )
+        }
+        free = [claim for claim in claims if not any(k in holders for k in claim.every_key)]
+        mine = [
+            c
+            for c in claims
+            if any(holders.get(k) == me for k in c.every_key) and c.lookup_key not in holders
+        ]
+        await _claim(connection, me, [*free, *mine], profile.updated_at)
+        taken = [claim for claim in claims if claim not in free and claim not in mine]
+        conflicts = await _real_conflicts(connection, me, taken, holders)
         await _report(connection, conflicts, profile.updated_at)
     return conflicts
 
 
+_UPSERT_PROFILE = """
+INSERT INTO customer_profiles (customer_id, merged_into, profile, updated_at)
+VALUES ($1, $2, $3::jsonb, $4)
+ON CONFLICT (customer_id) DO UPDATE
+SET merged_into = EXCLUDED.merged_into, profile = EXCLUDED.profile,
+    updated_at = EXCLUDED.updated_at, recorded_at = now()
+"""
+
+_RELEASE = """
+DELETE FROM customer_identifiers WHERE customer_id = $1 AND NOT (lookup_key = ANY($2::text[]))
+RETURNING lookup_key
+"""
+
+
+async def _claim(connection: asyncpg.Connection, me: str, claims: Sequence[Claim], at: datetime) -> None:
+    await connection.execute(
+        """
+        INSERT INTO customer_identifiers (lookup_key, kind, display, customer_id, claimed_at)
+        SELECT key, kind, display, $4, $5
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS c(key, kind, display)
+        ON CONFLICT (lookup_key) DO NOTHING
+        """,
+        [claim.lookup_key for claim in claims],
+        [claim.kind for claim in claims],
+        [claim.display for claim in claims],
+        me,
+        at,
+    )
+
+
+async def _hand_over(connection: asyncpg.Connection, released: Sequence[str]) -> None:
+    """A released identifier goes to the earliest customer whose claim on it was refused."""
+    if not released:
+        return
+    heirs = await connection.fetch(
+        """
+        DELETE FROM identifier_conflicts c
+        USING (SELECT DISTINCT ON (lookup_key) lookup_key, claimant_id FROM identifier_conflicts
+               WHERE lookup_key = ANY($1::text[]) ORDER BY lookup_key, first_seen, claimant_id) AS heir
+        WHERE c.lookup_key = heir.lookup_key AND c.claimant_id = heir.claimant_id
+        RETURNING c.lookup_key, c.kind, c.display, c.claimant_id, c.last_seen
+        """,
+        list(released),
+    )
+    for heir in heirs:
+        await connection.execute(
+            "INSERT INTO customer_identifiers (lookup_key, kind, display, customer_id, claimed_at) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lookup_key) DO NOTHING",
+            heir["lookup_key"],
+            heir["kind"],
+            heir["display"],
+            heir["claimant_id"],
+            heir["last_seen"],
+        )
+
+
 async def _real_conflicts(
-    connection: asyncpg.Connection,
-    claimant: str,
-    held: Sequence[asyncpg.Record],
-    claims: Sequence[Claim],
+    connection: asyncpg.Connection, claimant: str, taken: Sequence[Claim], holders: dict[str, str]
 ) -> list[Conflict]:
-    if not held:
+    if not taken:
         return []
     merges = await merged_into_map(connection)
     claimant_survivor = survivor(claimant, merges.get)
-    by_key = {claim.lookup_key: claim for claim in claims}
     conflicts = []
-    for row in held:
-        if survivor(row["customer_id"], merges.get) == claimant_survivor:
-            continue
-        claim = by_key[row["lookup_key"]]
-        conflicts.append(Conflict(claim.lookup_key, claim.kind, claim.display, row["customer_id"], claimant))
+    for claim in taken:
+        for key in claim.every_key:
+            owner = holders.get(key)
+            if owner is None or owner == claimant or survivor(owner, merges.get) == claimant_survivor:
+                continue
+            conflicts.append(Conflict(key, claim.kind, claim.display, owner, claimant))
+            break
     return conflicts
 
 

@@ -233,6 +233,17 @@ async def test_an_identifier_claimed_by_a_second_customer_is_reported_not_reassi
     assert await stored(people.run, 1) == {f"{people.run}-1": first["customer_id"]}
     assert "identifier conflict: card_no ************" in hub.log()
 
+    # The holder lets the card go: it passes to the customer whose claim was refused.
+    later = (people.now + timedelta(seconds=1)).isoformat()
+    first["card_no"] = people.customer("spare")["card_no"]
+    await hub.produce([people.profile(first, updated_at=later)])
+    await claimed(second)
+    assert (
+        await fetch("SELECT 1 FROM identifier_conflicts WHERE claimant_id = $1", second["customer_id"]) == []
+    )
+    await hub.produce([people.event("branch", "visit", 2, {"card_no": second["card_no"]}, minutes=1)])
+    assert (await stored(people.run, 2))[f"{people.run}-2"] == second["customer_id"]
+
 
 async def test_no_raw_card_or_phone_number_in_postgresql_or_the_log(hub: HubUnderTest) -> None:
     """Every identifier kind through every path (profile, resolved event, event with

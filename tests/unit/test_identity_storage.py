@@ -4,7 +4,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from hub.core.pii import Hasher
+from hub.core.pii import Hasher, Keyring
 from hub.profiles import merged_into_of
 from hub.storage.identity import claims_of, stored_profile
 from schemas.profile import CustomerProfile, Identifiers
@@ -25,18 +25,21 @@ def test_claims_hash_each_identifier_and_show_its_display_form() -> None:
     claims = claims_of(
         customer(account_no=[ACCOUNT], card_no=[CARD], phone=[PHONE], web_user=["alice.w"]), HASHER
     )
-    assert [(c.kind, c.display) for c in claims] == [
-        ("account_no", "************2222"),
-        ("card_no", "************5678"),
-        ("phone", "*******4321"),
-        ("web_user", "alice.w"),
-    ]
-    assert [c.lookup_key for c in claims] == [
-        HASHER.digest("account_no", ACCOUNT),
-        HASHER.digest("card_no", CARD),
-        HASHER.digest("phone", PHONE),
-        HASHER.digest("web_user", "alice.w"),
-    ]
+    assert {(c.kind, c.display, c.lookup_key) for c in claims} == {
+        ("account_no", "************2222", HASHER.digest("account_no", ACCOUNT)),
+        ("card_no", "************5678", HASHER.digest("card_no", CARD)),
+        ("phone", "*******4321", HASHER.digest("phone", PHONE)),
+        ("web_user", "alice.w", HASHER.digest("web_user", "alice.w")),
+    }
+    keys = [c.lookup_key for c in claims]
+    assert keys == sorted(keys), "one lock order for every writer of the identifier index"
+
+
+def test_a_claim_carries_its_keys_under_retired_pii_keys() -> None:
+    retired = Hasher("k0", b"the retired key of some length")
+    [claim] = claims_of(customer(card_no=[CARD]), Keyring(HASHER, (retired,)))
+    assert claim.lookup_key == HASHER.digest("card_no", CARD)
+    assert claim.aliases == (retired.digest("card_no", CARD),)
 
 
 def test_duplicate_identifiers_collapse_into_one_claim() -> None:
