@@ -74,5 +74,7 @@ def _accepted(event: Any) -> AcceptedRecord:
         offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),
         shard=message.partition,
         origin=event,
-        customer_id=(headers.get(ingest.HEADER_CUSTOMER) or message.key or b"").decode() or None,
+        # Only ingest writes this topic; a foreign record's odd bytes must not stop the agent.
+        customer_id=(headers.get(ingest.HEADER_CUSTOMER) or message.key or b"").decode(errors="replace")
+        or None,
     )

@@ -88,10 +88,11 @@ def run_demo(*, seconds: int, customers: int, events: int, serve: bool = False) 
 
 
 def _api_token() -> str:
-    """The demo's bearer token for the customer API: the configured one, else a new one."""
+    """The demo's bearer token for the customer API: a new one, unless tokens are configured
+    (those are secrets, never printed)."""
     configured = load_settings().api.tokens
     if configured:
-        return configured[0].token.get_secret_value()
+        return f"yours ({configured[0].name})"
     token = secrets.token_urlsafe(18)
     scopes = ["customers:read", "decisions:read"]
     os.environ["HUB_API__TOKENS"] = json.dumps([{"name": "demo", "token": token, "scopes": scopes}])

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from hub.core.pii import Hasher, Keyring
 from hub.errors import ConfigError
@@ -245,6 +245,9 @@ def load_settings(**overrides: Any) -> Settings:
     """Read the settings from the environment; raise one readable ConfigError if wrong."""
     try:
         return Settings(**overrides)
+    except SettingsError as exc:
+        # pydantic-settings could not even parse a value, e.g. JSON that is not JSON.
+        raise ConfigError(f"invalid configuration: {exc}; JSON settings need valid JSON") from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -8,6 +8,7 @@ every key still configured.
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,18 @@ def mask(value: str, visible: int = 4) -> str:
     return "*" * (len(value) - visible) + value[-visible:]
 
 
+_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def normalised(kind: str, value: str) -> str:
+    """One spelling per identifier: channels write numbers with spaces, dashes, dots or
+    brackets (``+86 (139) 7777-4321``); logins differ only by surrounding blanks. A number
+    in national form (``13977774321``) still differs from its international form."""
+    if kind == "web_user":
+        return value.strip()
+    return _SEPARATORS.sub("", value)
+
+
 @dataclass(frozen=True, slots=True)
 class Hasher:
     key_id: str
@@ -30,8 +43,7 @@ class Hasher:
 
     def digest(self, kind: str, value: str) -> str:
         """``"k1:…"``: the same kind and value give the same digest under the same key."""
-        normalised = "".join(value.split())
-        mac = hmac.new(self.key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+        mac = hmac.new(self.key, f"{kind}:{normalised(kind, value)}".encode(), hashlib.sha256).hexdigest()
         return f"{self.key_id}:{mac}"
 
     def protect(self, kind: str, value: str) -> dict[str, str]:

@@ -45,6 +45,8 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "HUB_POLICY__CONTROL_SHARE: Input should be less",
         ),
         (("rules",), {"HUB_RULES_FILE": "/nonexistent/rules.yaml"}, "HUB_RULES_FILE=/nonexistent/rules.yaml"),
+        (("config",), {"HUB_API__TOKENS": "notjson"}, 'field "api"'),
+        (("config",), {"HUB_PII_PREVIOUS_KEYS": "notjson"}, 'field "pii_previous_keys"'),
     ],
 )
 def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, str], names: str) -> None:

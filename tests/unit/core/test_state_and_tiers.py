@@ -114,3 +114,12 @@ def test_card_and_phone_numbers_are_stored_as_keyed_hashes_and_masked() -> None:
     assert other_key.digest("card_no", "4000123412345678") != stored["card_no"]["hash"]
     assert hasher.digest("phone", "4000123412345678") != stored["card_no"]["hash"], "kinds are kept apart"
     assert mask("123") == "***"
+
+
+def test_identifiers_written_with_separators_hash_alike_and_national_form_does_not() -> None:
+    hasher = Hasher("k1", b"0123456789abcdef0123")
+    assert hasher.digest("phone", "+86 (139) 7777-4321") == hasher.digest("phone", "+8613977774321")
+    assert hasher.digest("card_no", "4000-1234 1234.5678") == hasher.digest("card_no", "4000123412345678")
+    assert hasher.digest("phone", "13977774321") != hasher.digest("phone", "+8613977774321")
+    assert hasher.digest("web_user", " du.l ") == hasher.digest("web_user", "du.l")
+    assert hasher.digest("web_user", "du.l") != hasher.digest("web_user", "dul")
