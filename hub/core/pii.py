@@ -1,7 +1,7 @@
 """Personal data that must never be stored or logged in plain form.
 
-Card and phone numbers are kept as a keyed hash (HMAC-SHA256) that identity resolution
-can match on, plus a masked form a person can recognise. The hash names its key
+Card, phone and account numbers are kept as a keyed hash (HMAC-SHA256) that identity
+resolution can match on, plus a masked form a person can recognise. The hash names its key
 (``k1:…``) so that keys can be rotated: new values use the current key, lookups try
 every key still configured.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.interaction import CustomerRef
 
-PROTECTED_IDENTIFIERS = ("card_no", "phone")
+PROTECTED_IDENTIFIERS = ("account_no", "card_no", "phone")
 
 
 def mask(value: str, visible: int = 4) -> str:
@@ -71,8 +71,8 @@ class Keyring:
 
 
 def protected_identifiers(ref: CustomerRef, hasher: Hasher) -> dict[str, Any]:
-    """The channel identifiers of an event, safe to store: card and phone numbers as a
-    keyed hash and a masked form; account numbers and web logins as they are."""
+    """The channel identifiers of an event, safe to store: card, phone and account numbers
+    as a keyed hash and a masked form; web logins as they are."""
     identifiers = ref.model_dump(exclude={"customer_id"}, exclude_none=True)
     for kind in PROTECTED_IDENTIFIERS:
         if kind in identifiers:

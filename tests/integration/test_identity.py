@@ -245,7 +245,7 @@ async def test_an_identifier_claimed_by_a_second_customer_is_reported_not_reassi
     assert (await stored(people.run, 2))[f"{people.run}-2"] == second["customer_id"]
 
 
-async def test_no_raw_card_or_phone_number_in_postgresql_or_the_log(hub: HubUnderTest) -> None:
+async def test_no_raw_card_phone_or_account_number_in_postgresql_or_the_log(hub: HubUnderTest) -> None:
     """Every identifier kind through every path (profile, resolved event, event with
     customer_id and identifiers, dead letter), then a scan of every table and the log."""
     people = People()
@@ -267,7 +267,7 @@ async def test_no_raw_card_or_phone_number_in_postgresql_or_the_log(hub: HubUnde
     await hub.consume(topics.INTERACTIONS_DLQ, expect=1, timeout_s=20)
     await hub.consume(topics.TRIGGERS_CARE, expect=1, timeout_s=20)
 
-    secrets = [cora["card_no"], cora["phone"], ghost["card_no"], ghost["phone"]]
+    secrets = [cora["card_no"], cora["phone"], cora["account_no"], ghost["card_no"], ghost["phone"]]
     secrets += [s.lstrip("+") for s in secrets]
     tables = await fetch(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "

@@ -100,8 +100,16 @@ def test_conversion_goes_through_the_home_currency() -> None:
 
 def test_card_and_phone_numbers_are_stored_as_keyed_hashes_and_masked() -> None:
     hasher = Hasher("k1", b"0123456789abcdef0123")
-    ref = CustomerRef(customer_id="C1", card_no="4000123412345678", phone="+8613800001234", web_user="du.l")
+    ref = CustomerRef(
+        customer_id="C1",
+        account_no="6222000011112222",
+        card_no="4000123412345678",
+        phone="+8613800001234",
+        web_user="du.l",
+    )
     stored = protected_identifiers(ref, hasher)
+    assert stored["account_no"] == hasher.protect("account_no", "6222000011112222")
+    assert "6222000011112222" not in str(stored)
     assert stored["card_no"]["masked"] == "************5678"
     assert stored["phone"]["masked"] == "**********1234"
     assert stored["web_user"] == "du.l", "a login is not a card or phone number"
