@@ -118,7 +118,7 @@ class Ingestor:
                 self._room.observe(partition, min(outcome.occurred_at, now))
                 acks.append(await self._route_resolved(pending, owners))
                 settled.append(record)
-            for pending, bound in self._room.expired(received_before=now - self._min_wait):
+            for pending, bound in self._room.expired(received_before=now - self._min_wait, now=now):
                 acks.append(await self._dead_letter(pending.record, self._gave_up(pending, bound), now))
                 settled.append(pending.record)
                 self._waiting_at.discard(_position(pending.record))

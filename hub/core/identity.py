@@ -116,23 +116,23 @@ class WaitingRoom(Generic[Partition, Item]):
             queue.waiting = kept
         return released
 
-    def expired(self, *, received_before: datetime) -> list[tuple[Item, Bound]]:
+    def expired(self, *, received_before: datetime, now: datetime) -> list[tuple[Item, Bound]]:
         """Remove and return the items beyond the memory bound or past the wait bound.
 
-        Only items received by ``received_before`` expire by time: a backlog read
+        Only items received by ``received_before`` expire by event time: a backlog read
         after an outage covers many minutes of event time in seconds, while the profiles
-        it needs may still be on their way.
+        it needs may still be on their way. An item that has waited ``max_wait`` in real
+        time expires too: on a partition gone quiet, event time stands still.
         """
         gone: list[tuple[Item, Bound]] = []
         for queue in self._queues.values():
             while len(queue.waiting) > self._max_per_partition:
                 gone.append((queue.waiting.popleft().item, "memory"))
-            if queue.event_time is None:
-                continue
-            deadline = queue.event_time - self._max_wait
+            deadline = (queue.event_time or now) - self._max_wait
             kept: deque[Waiting[Item]] = deque()
             for waiting in queue.waiting:
-                if waiting.occurred_at < deadline and waiting.received_at <= received_before:
+                past_event_time = waiting.occurred_at < deadline and waiting.received_at <= received_before
+                if past_event_time or waiting.received_at <= now - self._max_wait:
                     gone.append((waiting.item, "time"))
                 else:
                     kept.append(waiting)

@@ -189,10 +189,10 @@ def test_time_bound_uses_the_partitions_own_latest_event_time() -> None:
     waiting.add("p1", "old", minutes(0), RECEIVED)
     waiting.observe("p2", minutes(60))  # another partition's later events
     waiting.add("p2", "other", minutes(60), RECEIVED)
-    assert waiting.expired(received_before=LONG_AFTER) == []
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == []
     assert list(waiting) == ["old", "other"]
     waiting.observe("p1", minutes(16))
-    assert waiting.expired(received_before=LONG_AFTER) == [("old", "time")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("old", "time")]
     assert list(waiting) == ["other"]
 
 
@@ -200,9 +200,9 @@ def test_exactly_max_wait_is_not_expired_yet() -> None:
     waiting = room(max_wait_minutes=15)
     waiting.add("p", "x", minutes(0), RECEIVED)
     waiting.observe("p", minutes(15))
-    assert waiting.expired(received_before=LONG_AFTER) == []
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == []
     waiting.observe("p", minutes(15) + timedelta(microseconds=1))
-    assert waiting.expired(received_before=LONG_AFTER) == [("x", "time")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("x", "time")]
 
 
 def test_observe_never_moves_the_clock_back() -> None:
@@ -213,7 +213,7 @@ def test_observe_never_moves_the_clock_back() -> None:
     waiting.add(
         "p", "late", minutes(2), RECEIVED
     )  # an older event arriving late does not move it back either
-    assert waiting.expired(received_before=LONG_AFTER) == [("x", "time"), ("late", "time")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("x", "time"), ("late", "time")]
 
 
 def test_only_the_events_past_the_bound_expire_in_arrival_order() -> None:
@@ -222,7 +222,7 @@ def test_only_the_events_past_the_bound_expire_in_arrival_order() -> None:
     waiting.add("p", "x10", minutes(10), RECEIVED)
     waiting.add("p", "x3", minutes(3), RECEIVED)
     waiting.observe("p", minutes(20))
-    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "time"), ("x3", "time")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("x0", "time"), ("x3", "time")]
     assert list(waiting) == ["x10"]
 
 
@@ -231,16 +231,16 @@ def test_memory_bound_drops_the_oldest_first_and_reports_memory() -> None:
     for i in range(4):
         waiting.add("p", f"x{i}", minutes(i), RECEIVED)
     waiting.add("q", "y0", minutes(0), RECEIVED)
-    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "memory"), ("x1", "memory")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("x0", "memory"), ("x1", "memory")]
     assert list(waiting) == ["x2", "x3", "y0"]
-    assert waiting.expired(received_before=LONG_AFTER) == []
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == []
 
 
 def test_an_event_removed_for_memory_is_not_reported_again_for_time() -> None:
     waiting = room(max_wait_minutes=15, max_per_partition=1)
     waiting.add("p", "x0", minutes(0), RECEIVED)
     waiting.add("p", "x1", minutes(30), RECEIVED)
-    assert waiting.expired(received_before=LONG_AFTER) == [("x0", "memory")]
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == [("x0", "memory")]
     assert list(waiting) == ["x1"]
 
 
@@ -261,7 +261,7 @@ def test_a_forgotten_partition_starts_a_new_clock() -> None:
     waiting.add("p", "x", minutes(60), RECEIVED)
     waiting.forget(lambda partition: False)
     waiting.add("p", "y", minutes(0), RECEIVED)
-    assert waiting.expired(received_before=LONG_AFTER) == []
+    assert waiting.expired(received_before=LONG_AFTER, now=RECEIVED) == []
     assert list(waiting) == ["y"]
 
 
@@ -303,5 +303,12 @@ def test_the_time_bound_waits_for_the_real_time_grace_of_each_event() -> None:
     waiting.add("p", "long-waiting", minutes(1), received_at=minutes(90))
     waiting.observe("p", minutes(30))
     # A backlog read quickly: event time is far past the bound, real time is not.
-    assert waiting.expired(received_before=minutes(95)) == [("long-waiting", "time")]
-    assert waiting.expired(received_before=minutes(101)) == [("backlog", "time")]
+    assert waiting.expired(received_before=minutes(95), now=minutes(95)) == [("long-waiting", "time")]
+    assert waiting.expired(received_before=minutes(101), now=minutes(101)) == [("backlog", "time")]
+
+
+def test_on_a_quiet_partition_an_event_expires_after_the_bound_in_real_time() -> None:
+    waiting: WaitingRoom[str, str] = WaitingRoom(max_wait=timedelta(minutes=15), max_per_partition=10)
+    waiting.add("p", "alone", minutes(0), received_at=minutes(0))
+    assert waiting.expired(received_before=minutes(14), now=minutes(14)) == []
+    assert waiting.expired(received_before=minutes(15), now=minutes(15)) == [("alone", "time")]
