@@ -33,7 +33,7 @@ from hub.api.models import (
 )
 from hub.api.paging import decode_cursor, encode_cursor
 from hub.core.money import Rates
-from hub.core.pii import mask
+from hub.core.pii import display_identifiers
 from hub.core.tiers import tier_of
 from hub.settings import Settings
 from hub.storage import customer_reads as stored
@@ -226,17 +226,3 @@ async def security_headers(request: Request, call_next: Any) -> Response:
 
 def timeline_item(row: stored.InteractionRecord) -> TimelineItem:
     return TimelineItem(**{**asdict(row), "identifiers": display_identifiers(row.identifiers)})
-
-
-def display_identifiers(stored_identifiers: dict[str, Any]) -> dict[str, str]:
-    """What a person may see of an event's identifiers: masked numbers, never a hash."""
-    shown = {}
-    for kind, value in stored_identifiers.items():
-        if isinstance(value, dict):  # card and phone numbers: {"hash", "masked"}
-            if isinstance(value.get("masked"), str):
-                shown[kind] = value["masked"]
-        elif kind == "account_no":
-            shown[kind] = mask(str(value))
-        else:
-            shown[kind] = str(value)
-    return shown

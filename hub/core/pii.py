@@ -78,3 +78,21 @@ def protected_identifiers(ref: CustomerRef, hasher: Hasher) -> dict[str, Any]:
         if kind in identifiers:
             identifiers[kind] = hasher.protect(kind, identifiers[kind])
     return identifiers
+
+
+def display_identifiers(stored: dict[str, Any]) -> dict[str, str]:
+    """What a person may see of an event's stored identifiers: masked numbers, never a hash.
+
+    Protected kinds are stored as ``{"hash", "masked"}``; events recorded before account
+    numbers were protected hold them plain, so those are masked here.
+    """
+    shown = {}
+    for kind, value in stored.items():
+        if isinstance(value, dict):
+            if isinstance(value.get("masked"), str):
+                shown[kind] = value["masked"]
+        elif kind in PROTECTED_IDENTIFIERS:
+            shown[kind] = mask(str(value))
+        else:
+            shown[kind] = str(value)
+    return shown

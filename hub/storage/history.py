@@ -9,7 +9,6 @@ Usage::
     await store.mark_published(trigger_ids)
 """
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from hub.storage import identity
 from hub.storage.errors import converted
 from hub.storage.identity import Conflict
 from hub.storage.migrations import available_migrations
-from hub.storage.records import DecisionRow, HistoryRow
+from hub.storage.records import DecisionRow
 from hub.storage.unit_of_work import UnitOfWork
 from schemas.profile import CustomerProfile
 from schemas.trigger import TriggerOutcome
@@ -126,23 +125,6 @@ class HistoryStore:
         with converted("resolving identifiers"):
             return await identity.owners_of(self._pool, lookup_keys)
 
-    async def history(self, customer_id: str, *, limit: int = 100) -> list[HistoryRow]:
-        """The customer's interactions across channels, newest first (event time)."""
-        with converted("reading the contact history"):
-            rows = await self._pool.fetch(_SELECT_HISTORY, customer_id, limit)
-        return [
-            HistoryRow(
-                row["event_id"],
-                row["channel"],
-                row["type"],
-                row["occurred_at"],
-                json.loads(row["source"]),
-                json.loads(row["payload"]),
-                json.loads(row["identifiers"]),
-            )
-            for row in rows
-        ]
-
     async def decisions(self, customer_id: str, *, limit: int = 100) -> list[DecisionRow]:
         """Every decision about the customer, newest first, with the outcomes reported."""
         with converted("reading decisions"):
@@ -163,13 +145,6 @@ def _where(url: str) -> str:
 
 _MARK_PUBLISHED = """
 UPDATE triggers SET published_at = now() WHERE trigger_id = ANY($1::text[]) AND published_at IS NULL
-"""
-
-_SELECT_HISTORY = """
-SELECT event_id, channel, type, occurred_at, source::text AS source, payload::text AS payload,
-       identifiers::text AS identifiers
-FROM interactions WHERE customer_id = $1
-ORDER BY occurred_at DESC, event_id DESC LIMIT $2
 """
 
 _SELECT_DECISIONS = """

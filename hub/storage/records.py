@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from schemas.interaction import Interaction
 from schemas.trigger import Trigger
@@ -28,17 +27,6 @@ class OutboxEntry:
     caused_by: str
     shard: int = 0
     published: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    event_id: str
-    channel: str
-    type: str
-    occurred_at: datetime
-    source: dict[str, Any]
-    payload: dict[str, Any]
-    identifiers: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

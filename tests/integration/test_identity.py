@@ -210,6 +210,9 @@ async def test_a_merged_customer_reads_as_the_survivor_and_later_events_go_there
         f"{people.run}-2": new["customer_id"],
         f"{people.run}-3": new["customer_id"],
     }
+    shown = hub.hub("history", old["customer_id"]).stdout
+    assert shown.startswith(f"{old['customer_id']} was merged into {new['customer_id']}")
+    assert len(shown.strip().splitlines()) == 1 + 3, "the histories of both ids, read as one"
 
 
 async def test_an_identifier_claimed_by_a_second_customer_is_reported_not_reassigned(

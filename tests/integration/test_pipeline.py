@@ -156,6 +156,8 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
         f"{run}-{len(PAYLOADS) - 1}",
     ]
     assert len(history) == len(valid) - 1
+    oldest = json.loads(history[-1])
+    assert oldest["identifiers"] == {"card_no": "************1234"}, "display form only, never a hash"
 
 
 async def test_a_restart_and_a_replay_record_nothing_twice_and_send_nothing_twice(hub: HubUnderTest) -> None:

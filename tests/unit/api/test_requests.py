@@ -5,8 +5,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from hub.api.app import display_identifiers
 from hub.api.paging import decode_cursor, encode_cursor
+from hub.core.pii import display_identifiers
 from hub.errors import StoreUnavailable
 from tests.unit.api.fakes import AUDITOR, FakeReads
 
