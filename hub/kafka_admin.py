@@ -54,6 +54,7 @@ def contract_topics(settings: Settings) -> list[NewTopic]:
         topics.TRIGGERS_CARE,
         topics.INTERACTIONS_DLQ,
         topics.INTERACTIONS_ACCEPTED,
+        topics.INTERACTIONS_UNRESOLVED,
     ]
     new = [NewTopic(settings.topic(name), settings.partitions, settings.replication_factor) for name in plain]
     new.append(

@@ -29,6 +29,7 @@ def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Top
 class HubTopics:
     channels: TopicT
     accepted: TopicT
+    unresolved: TopicT
     profiles: TopicT
     outcomes: TopicT
 
@@ -70,6 +71,9 @@ def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
     return HubTopics(
         channels=raw_topic(app, *(settings.topic(t) for t in topics.CHANNEL_TOPICS.values())),
         accepted=raw_topic(app, settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions),
+        unresolved=raw_topic(
+            app, settings.topic(topics.INTERACTIONS_UNRESOLVED), partitions=settings.partitions
+        ),
         profiles=raw_topic(app, settings.topic(topics.CUSTOMERS_PROFILE)),
         outcomes=raw_topic(app, settings.topic(topics.TRIGGERS_OUTCOMES)),
     )

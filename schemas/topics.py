@@ -19,6 +19,9 @@ INTERACTIONS_DLQ: Final = "interactions.dlq"
 # Internal: validated interactions re-keyed by customer_id, so that one worker sees all
 # of a customer's events in order. Not part of the contract.
 INTERACTIONS_ACCEPTED: Final = "hub.interactions.accepted"
+# Internal: valid interactions that name no customer_id, keyed by the keyed hash of their
+# identifier, so that one worker resolves all events of one identifier in order.
+INTERACTIONS_UNRESOLVED: Final = "hub.interactions.unresolved"
 
 CHANNEL_TOPICS: Final[dict[str, str]] = {
     "teller": INTERACTIONS_TELLER,
