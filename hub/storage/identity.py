@@ -91,21 +91,19 @@ async def record_profile(
             every_key,
         )
         await _hand_over(connection, [row["lookup_key"] for row in released])
-        holders = {
-            row["lookup_key"]: row["customer_id"]
-            for row in await connection.fetch(
-                "SELECT lookup_key, customer_id FROM customer_identifiers WHERE lookup_key = ANY($1::text[])",
-                every_key,
-            )
-        }
+        holders = await _holders(connection, every_key)
         free = [claim for claim in claims if not any(k in holders for k in claim.every_key)]
         mine = [
             c
             for c in claims
             if any(holders.get(k) == me for k in c.every_key) and c.lookup_key not in holders
         ]
-        await _claim(connection, me, [*free, *mine], profile.updated_at)
-        taken = [claim for claim in claims if claim not in free and claim not in mine]
+        inserted = await _claim(connection, me, [*free, *mine], profile.updated_at)
+        # A profile written at the same moment may have claimed one first: ask again.
+        lost = [claim.lookup_key for claim in (*free, *mine) if claim.lookup_key not in inserted]
+        if lost:
+            holders.update(await _holders(connection, lost))
+        taken = [claim for claim in claims if claim.lookup_key not in inserted]
         conflicts = await _real_conflicts(connection, me, taken, holders)
         await _report(connection, conflicts, profile.updated_at)
     return conflicts
@@ -125,13 +123,23 @@ RETURNING lookup_key
 """
 
 
-async def _claim(connection: asyncpg.Connection, me: str, claims: Sequence[Claim], at: datetime) -> None:
-    await connection.execute(
+async def _holders(connection: asyncpg.Connection, keys: Sequence[str]) -> dict[str, str]:
+    rows = await connection.fetch(
+        "SELECT lookup_key, customer_id FROM customer_identifiers WHERE lookup_key = ANY($1::text[])",
+        list(keys),
+    )
+    return {row["lookup_key"]: row["customer_id"] for row in rows}
+
+
+async def _claim(connection: asyncpg.Connection, me: str, claims: Sequence[Claim], at: datetime) -> set[str]:
+    """Claim what nobody holds; return the keys this call inserted."""
+    rows = await connection.fetch(
         """
         INSERT INTO customer_identifiers (lookup_key, kind, display, customer_id, claimed_at)
         SELECT key, kind, display, $4, $5
         FROM unnest($1::text[], $2::text[], $3::text[]) AS c(key, kind, display)
         ON CONFLICT (lookup_key) DO NOTHING
+        RETURNING lookup_key
         """,
         [claim.lookup_key for claim in claims],
         [claim.kind for claim in claims],
@@ -139,6 +147,7 @@ async def _claim(connection: asyncpg.Connection, me: str, claims: Sequence[Claim
         me,
         at,
     )
+    return {row["lookup_key"] for row in rows}
 
 
 async def _hand_over(connection: asyncpg.Connection, released: Sequence[str]) -> None:
@@ -165,6 +174,12 @@ async def _hand_over(connection: asyncpg.Connection, released: Sequence[str]) ->
             heir["claimant_id"],
             heir["last_seen"],
         )
+        # The claims still refused are now refused by the heir.
+        await connection.execute(
+            "UPDATE identifier_conflicts SET owner_id = $2 WHERE lookup_key = $1",
+            heir["lookup_key"],
+            heir["claimant_id"],
+        )
 
 
 async def _real_conflicts(
@@ -178,7 +193,15 @@ async def _real_conflicts(
     for claim in taken:
         for key in claim.every_key:
             owner = holders.get(key)
-            if owner is None or owner == claimant or survivor(owner, merges.get) == claimant_survivor:
+            if owner is None or owner == claimant:
+                continue
+            if survivor(owner, merges.get) == claimant_survivor:
+                # One person after a merge: a conflict reported earlier is no longer one.
+                await connection.execute(
+                    "DELETE FROM identifier_conflicts WHERE lookup_key = $1 AND claimant_id = $2",
+                    key,
+                    claimant,
+                )
                 continue
             conflicts.append(Conflict(key, claim.kind, claim.display, owner, claimant))
             break
@@ -192,7 +215,8 @@ async def _report(connection: asyncpg.Connection, conflicts: Sequence[Conflict],
             INSERT INTO identifier_conflicts
                 (lookup_key, kind, display, owner_id, claimant_id, first_seen, last_seen)
             VALUES ($1, $2, $3, $4, $5, $6, $6)
-            ON CONFLICT (lookup_key, claimant_id) DO UPDATE SET last_seen = EXCLUDED.last_seen
+            ON CONFLICT (lookup_key, claimant_id)
+            DO UPDATE SET owner_id = EXCLUDED.owner_id, last_seen = EXCLUDED.last_seen
             """,
             conflict.lookup_key,
             conflict.kind,
