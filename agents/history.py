@@ -63,18 +63,24 @@ def register_history(
 def _accepted(event: Any) -> AcceptedRecord:
     message = event.message
     headers = dict(message.headers or {})
-    received = headers.get(ingest.HEADER_RECEIVED_AT)
+    customer = headers.get(ingest.HEADER_CUSTOMER)
+    try:
+        received = headers.get(ingest.HEADER_RECEIVED_AT)
+        received_at = datetime.fromisoformat(received.decode()) if received else None
+        topic = (headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode()
+        partition = int(headers.get(ingest.HEADER_PARTITION) or message.partition)
+        offset = int(headers.get(ingest.HEADER_OFFSET) or message.offset)
+    except (ValueError, UnicodeDecodeError):
+        # Only ingest writes this topic; a foreign record's odd headers must not stop the
+        # agent: it is dead-lettered from where it is.
+        received_at, topic, partition, offset = None, message.topic, message.partition, message.offset
     return AcceptedRecord(
         value=message.value,
-        received_at=datetime.fromisoformat(received.decode())
-        if received
-        else datetime.fromtimestamp(message.timestamp).astimezone(),
-        topic=(headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode(),
-        partition=int(headers.get(ingest.HEADER_PARTITION) or message.partition),
-        offset=int(headers.get(ingest.HEADER_OFFSET) or message.offset),
+        received_at=received_at or datetime.fromtimestamp(message.timestamp).astimezone(),
+        topic=topic,
+        partition=partition,
+        offset=offset,
         shard=message.partition,
         origin=event,
-        # Only ingest writes this topic; a foreign record's odd bytes must not stop the agent.
-        customer_id=(headers.get(ingest.HEADER_CUSTOMER) or message.key or b"").decode(errors="replace")
-        or None,
+        customer_id=customer.decode(errors="replace") if customer else None,
     )

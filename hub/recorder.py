@@ -245,11 +245,15 @@ class HistoryRecorder:
         for record in records:
             try:
                 event = INTERACTION_ADAPTER.validate_json(record.value)
-            except ValidationError as exc:
-                # Ingest validated it with the same models: only a record written to the
-                # internal topic by something else gets here. It must not stop the stream.
+                customer_id = record.customer_id or event.customer.customer_id
+                if customer_id is None or "\x00" in customer_id:
+                    raise ValueError("no customer")
+            except (ValidationError, ValueError):
+                # Ingest validated it with the same models and named its customer: only a
+                # record written to the internal topic by something else gets here. It
+                # must not stop the stream.
                 source = SourceRecord(record.topic, record.partition, record.offset, None, record.value)
-                reason = f"schema: not a valid interaction on the internal topic ({exc.error_count()} errors)"
+                reason = "schema: not a valid interaction for a customer on the internal topic"
                 rejected.append(
                     await dead_letter(
                         self._sink,
@@ -261,8 +265,8 @@ class HistoryRecorder:
                     )
                 )
                 continue
-            if record.customer_id is not None and record.customer_id != event.customer.customer_id:
-                resolved = event.customer.model_copy(update={"customer_id": record.customer_id})
+            if customer_id != event.customer.customer_id:
+                resolved = event.customer.model_copy(update={"customer_id": customer_id})
                 event = event.model_copy(update={"customer": resolved})
             item = ReceivedEvent(
                 event, record.received_at, record.topic, record.partition, record.offset, record.shard

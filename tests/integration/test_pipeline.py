@@ -206,13 +206,21 @@ async def test_garbage_on_the_internal_topic_is_dead_lettered_and_the_stream_goe
 ) -> None:
     run = hub.prefix.strip(".")
     good = envelope("phone", "complaint", event_id=f"{run}-after", customer={"customer_id": f"{run}-C"})
+    nobodys = envelope(
+        "phone", "call", event_id=f"{run}-nobody", customer={"customer_id": None, "phone": "1"}
+    )
     await hub.produce(
         [
             (topics.INTERACTIONS_ACCEPTED, b"C", b'{"not": "an interaction"}'),
+            # Valid, but naming no customer, with a key PostgreSQL could not store.
+            (topics.INTERACTIONS_ACCEPTED, b"C\x00", json.dumps(nobodys).encode()),
+            (topics.INTERACTIONS_UNRESOLVED, b"k", b"garbage without ingest's headers"),
             (topics.INTERACTIONS_PHONE, b"C", json.dumps(good).encode()),
         ]
     )
-    [dead] = values(await hub.consume(topics.INTERACTIONS_DLQ, expect=1, settle_s=1))
-    assert dead["reason"].startswith("schema: not a valid interaction on the internal topic")
-    assert dead["raw"] == '{"not": "an interaction"}'
+    dead = values(await hub.consume(topics.INTERACTIONS_DLQ, expect=3, settle_s=1))
+    assert sorted(d["raw"] for d in dead) == sorted(
+        ['{"not": "an interaction"}', json.dumps(nobodys), "garbage without ingest's headers"]
+    )
+    assert all(d["reason"].startswith("schema: not a valid interaction") for d in dead)
     assert await wait_for_rows("SELECT 1 FROM interactions WHERE event_id = $1", f"{run}-after", expect=1)
