@@ -2,24 +2,28 @@
 
 import dataclasses
 import json
+from datetime import datetime
 
 import click
 
 from hub.settings import Settings
+from hub.storage.customer_reads import CustomerReads
 from hub.storage.history import HistoryStore
 
 OUTCOME_MARK = {"published": "SENT", "suppressed": "STOP", "held_out": "HELD"}
 
 
 async def print_explanation(settings: Settings, customer_id: str, *, as_json: bool, limit: int) -> None:
+    """Read as the API does: a merged customer's decisions with the survivor's."""
     async with HistoryStore.connected(settings.require_database_url()) as store:
-        rows = await store.decisions(customer_id, limit=limit)
+        reads = CustomerReads(store)
+        who = await reads.customer_ids(customer_id)
+        rows = await reads.decisions(who.ids, limit=limit) if who is not None else []
     if not rows and not as_json:
         click.echo(f"no decisions recorded for {customer_id}")
     for row in rows:
         if as_json:
-            record = {**dataclasses.asdict(row), "decided_at": row.decided_at.isoformat()}
-            click.echo(json.dumps(record))
+            click.echo(json.dumps(dataclasses.asdict(row), default=_iso))
             continue
         why = f"  {row.policy}: {row.detail}" if row.policy else f"  via {row.channel}"
         product = f" {row.product}" if row.product else ""
@@ -57,6 +61,12 @@ async def print_report(settings: Settings, *, as_json: bool) -> None:
                 f"  conversion: published {_pct(treated)}, control group {_pct(control)}, "
                 f"lift {_pct(row['lift'])}"
             )
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _rate(part: int, whole: int) -> float | None:

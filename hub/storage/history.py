@@ -1,4 +1,4 @@
-"""The PostgreSQL store: a connection pool, the batch transaction and the reads.
+"""The PostgreSQL store: a connection pool, the batch transaction, profiles and the report.
 
 Usage::
 
@@ -23,7 +23,6 @@ from hub.storage import identity
 from hub.storage.errors import converted
 from hub.storage.identity import Conflict
 from hub.storage.migrations import available_migrations
-from hub.storage.records import DecisionRow
 from hub.storage.unit_of_work import UnitOfWork
 from schemas.profile import CustomerProfile
 from schemas.trigger import TriggerOutcome
@@ -125,12 +124,6 @@ class HistoryStore:
         with converted("resolving identifiers"):
             return await identity.owners_of(self._pool, lookup_keys)
 
-    async def decisions(self, customer_id: str, *, limit: int = 100) -> list[DecisionRow]:
-        """Every decision about the customer, newest first, with the outcomes reported."""
-        with converted("reading decisions"):
-            rows = await self._pool.fetch(_SELECT_DECISIONS, customer_id, limit)
-        return [DecisionRow(**dict(row)) for row in rows]
-
     async def report(self) -> list[dict[str, Any]]:
         """Per rule: decisions by outcome and policy, outcomes, and conversion by group."""
         with converted("building the report"):
@@ -145,15 +138,6 @@ def _where(url: str) -> str:
 
 _MARK_PUBLISHED = """
 UPDATE triggers SET published_at = now() WHERE trigger_id = ANY($1::text[]) AND published_at IS NULL
-"""
-
-_SELECT_DECISIONS = """
-SELECT d.decision_id, d.rule_id, d.rule_version, d.kind, d.product, d.tier, d.outcome, d.policy, d.detail,
-       d.reason, d.evidence, d.channel, d.decided_at,
-       coalesce(array_agg(o.outcome ORDER BY o.at) FILTER (WHERE o.outcome IS NOT NULL), '{}') AS outcomes
-FROM decisions d LEFT JOIN outcomes o ON o.trigger_id = d.decision_id
-WHERE d.customer_id = $1
-GROUP BY d.decision_id ORDER BY d.decided_at DESC, d.decision_id LIMIT $2
 """
 
 _PRODUCT_OF_DECISION = "SELECT product FROM decisions WHERE decision_id = $1"

@@ -27,21 +27,3 @@ class OutboxEntry:
     caused_by: str
     shard: int = 0
     published: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRow:
-    decision_id: str
-    rule_id: str
-    rule_version: int
-    kind: str
-    product: str | None
-    tier: str
-    outcome: str
-    policy: str | None
-    detail: str
-    reason: str
-    evidence: list[str]
-    channel: str | None
-    decided_at: datetime
-    outcomes: list[str]
