@@ -18,6 +18,12 @@ async def unacked_batches(stream: StreamT[Any], max_: int, within_s: float) -> A
     ``noack_take`` never acknowledges by itself and yields the events, with their
     records' positions, so that the caller acks them once they are handled.
     """
+    # noack_take turns the stream's own acknowledgements off while it runs and restores
+    # the value it found when it ends, at shutdown too; the stream may still pass a few
+    # fetched records through then, and with acks back on they would be acknowledged,
+    # and committed, unhandled (seen as lost records when a worker left its group,
+    # tests/integration/test_rebalance.py). Off before it starts, they stay off.
+    stream.enable_acks = False
     async for events in stream.noack_take(max_, within=within_s):  # type: ignore[attr-defined]
         yield events
 
