@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-from collections.abc import Awaitable, Mapping
-from typing import Any
 
 from agents.ingest import register_ingest
 from hub.kafka_app import create_app, raw_topic
@@ -11,19 +9,7 @@ from hub.runtime import Runtime
 from hub.settings import Settings
 from schemas import topics
 from tests.factories import envelope, raw
-
-
-class MemorySink:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes | None, bytes, Mapping[str, bytes]]] = []
-
-    async def send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, bytes] | None = None
-    ) -> Awaitable[Any]:
-        self.sent.append((topic, key, value, dict(headers or {})))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
+from tests.unit.identity_harness import MemorySink
 
 
 async def test_agent_routes_good_records_by_customer_and_dead_letters_bad_ones() -> None:
