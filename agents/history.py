@@ -1,7 +1,6 @@
 """The history agent on the internal topic keyed by customer_id."""
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -62,24 +61,16 @@ def register_history(
 
 def _accepted(event: Any) -> AcceptedRecord:
     message = event.message
-    headers = dict(message.headers or {})
-    customer = headers.get(ingest.HEADER_CUSTOMER)
-    try:
-        received = headers.get(ingest.HEADER_RECEIVED_AT)
-        received_at = datetime.fromisoformat(received.decode()) if received else None
-        topic = (headers.get(ingest.HEADER_TOPIC) or message.topic.encode()).decode()
-        partition = int(headers.get(ingest.HEADER_PARTITION) or message.partition)
-        offset = int(headers.get(ingest.HEADER_OFFSET) or message.offset)
-    except (ValueError, UnicodeDecodeError):
-        # Only ingest writes this topic; a foreign record's odd headers must not stop the
-        # agent: it is dead-lettered from where it is.
-        received_at, topic, partition, offset = None, message.topic, message.partition, message.offset
+    customer = dict(message.headers or {}).get(ingest.HEADER_CUSTOMER)
+    # Only ingest writes this topic; a foreign record's odd headers must not stop the
+    # agent: it is dead-lettered from where it is.
+    source, received_at = ingest.read_source(message)
     return AcceptedRecord(
         value=message.value,
-        received_at=received_at or datetime.fromtimestamp(message.timestamp).astimezone(),
-        topic=topic,
-        partition=partition,
-        offset=offset,
+        received_at=received_at,
+        topic=source.topic,
+        partition=source.partition,
+        offset=source.offset,
         shard=message.partition,
         origin=event,
         customer_id=customer.decode(errors="replace") if customer else None,

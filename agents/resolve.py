@@ -2,7 +2,6 @@
 and the timer that looks waiting events up again."""
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -13,8 +12,8 @@ from faust.types import TP, AgentT, StreamT, TopicT
 from agents.batching import finish_before_stopping, unacked_batches
 from agents.ingest import identity_of
 from agents.ordered_acks import OrderedAcks
-from hub import ingest
 from hub.dead_letter import SourceRecord
+from hub.ingest import read_source
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.resolve import Resolver, UnresolvedRecord
 from hub.runtime import Runtime, retrying
@@ -60,26 +59,9 @@ def register_resolve(
 
 
 def _unresolved(event: Any) -> UnresolvedRecord:
+    # A record not written by ingest stands for itself; the resolver dead-letters it.
     message = event.message
-    headers = dict(message.headers or {})
-    received = headers.get(ingest.HEADER_RECEIVED_AT)
-    try:
-        source = SourceRecord(
-            headers[ingest.HEADER_TOPIC].decode(),
-            int(headers[ingest.HEADER_PARTITION]),
-            int(headers[ingest.HEADER_OFFSET]),
-            headers.get(ingest.HEADER_KEY),
-            message.value,
-        )
-        received_at = datetime.fromisoformat(received.decode()) if received else None
-    except (KeyError, ValueError, UnicodeDecodeError):
-        # Not written by ingest: dead-lettered by the resolver as it stands.
-        source, received_at = SourceRecord.of(message), None
-    return UnresolvedRecord(
-        (message.topic, message.partition, message.offset),
-        source,
-        received_at or datetime.fromtimestamp(message.timestamp).astimezone(),
-    )
+    return UnresolvedRecord((message.topic, message.partition, message.offset), *read_source(message))
 
 
 def _position_record(record: UnresolvedRecord) -> SourceRecord:

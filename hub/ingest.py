@@ -60,6 +60,26 @@ def source_headers(record: SourceRecord, received_at: datetime) -> dict[str, byt
     return headers
 
 
+def read_source(message: Any) -> tuple[SourceRecord, datetime]:
+    """The reverse of :func:`source_headers`, for a record of an internal topic: the channel
+    record it carries and when ingest received it. A record without ingest's headers (or
+    with odd ones) was written by something else and stands for itself."""
+    headers = dict(message.headers or {})
+    try:
+        source = SourceRecord(
+            headers[HEADER_TOPIC].decode(),
+            int(headers[HEADER_PARTITION]),
+            int(headers[HEADER_OFFSET]),
+            headers.get(HEADER_KEY),
+            message.value,
+        )
+        received = headers.get(HEADER_RECEIVED_AT)
+        received_at = datetime.fromisoformat(received.decode()) if received else None
+    except (KeyError, ValueError, UnicodeDecodeError):
+        source, received_at = SourceRecord.of(message), None
+    return source, received_at or datetime.fromtimestamp(message.timestamp).astimezone()
+
+
 def route_headers(
     record: SourceRecord, named: str, received_at: datetime, identity: Identity
 ) -> tuple[str, dict[str, bytes]]:
