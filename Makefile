@@ -57,7 +57,7 @@ infra-down: $(STAMP) ## Stop local Kafka + PostgreSQL
 	$(BIN)/hub infra down
 
 clean: ## Stop local services, remove the venv, caches and local data
-	-$(BIN)/hub infra down
+	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
 .PHONY: help install demo test unit lint typecheck schemas bench browser screenshot infra-up infra-down clean

@@ -72,11 +72,12 @@ def infra_up() -> None:
 
 
 @infra.command("down")
-def infra_down() -> None:
+@click.option("--purge", is_flag=True, help="Also remove PostgreSQL's data kept outside the clone.")
+def infra_down(purge: bool) -> None:
     """Stop the local Kafka and PostgreSQL started by `hub infra up`."""
     from hub.infra import local
 
-    local.down()
+    local.down(purge=purge)
 
 
 @cli.command()

@@ -42,6 +42,8 @@ async def preflight(settings: Settings) -> None:
 
 def run_worker(settings: Settings) -> None:
     asyncio.run(preflight(settings))
+    # Faust creates its own data folder but not the folders above it.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     print("interaction hub starting with", json.dumps(settings.describe(), default=str), flush=True)
     Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()

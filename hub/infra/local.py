@@ -53,6 +53,10 @@ def _local_pii_key() -> str:
     return path.read_text().strip()
 
 
-def down() -> None:
+def down(purge: bool = False) -> None:
     kafka().stop()
-    postgres().stop()
+    database = postgres()
+    if purge:
+        database.purge()
+    else:
+        database.stop()
