@@ -1,11 +1,11 @@
 """Batches of Faust events that are acknowledged only after they were handled."""
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from faust.types import StreamT
+
+from hub.runtime import finish_before_stopping
 
 T = TypeVar("T")
 
@@ -31,26 +31,6 @@ async def unacked_batches(stream: StreamT[Any], max_: int, within_s: float) -> A
 async def ack_all(stream: StreamT[Any], events: Sequence[Any]) -> None:
     for event in events:
         await stream.ack(event)
-
-
-SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-async def finish_before_stopping(work: Awaitable[T], *, grace_s: float = SHUTDOWN_GRACE_SECONDS) -> T:
-    """Await ``work``; if the worker stops meanwhile, give it ``grace_s`` to finish first.
-
-    A batch cancelled between publishing its triggers and marking them published would
-    have them published again by whoever replays it. Shielded, the batch completes (or
-    fails and is replayed whole); the cancellation is re-raised either way, so the batch
-    is not acknowledged here.
-    """
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(task, grace_s)
-        raise
 
 
 async def one_by_one(

@@ -9,14 +9,14 @@ import faust
 from faust.exceptions import ConsumerNotStarted
 from faust.types import TP, AgentT, StreamT, TopicT
 
-from agents.batching import finish_before_stopping, unacked_batches
-from agents.ingest import identity_of
+from agents.batching import unacked_batches
+from agents.identity import identity_of
 from agents.ordered_acks import OrderedAcks
 from hub.dead_letter import SourceRecord
 from hub.ingest import read_source
 from hub.kafka_app import AGENT_SUPERVISOR
 from hub.resolve import Resolver, UnresolvedRecord
-from hub.runtime import Runtime, retrying
+from hub.runtime import Runtime, finish_before_stopping, retrying
 from hub.sink import FaustProducerSink
 
 

@@ -10,7 +10,7 @@ the next stage validates each event once more without re-encoding it.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from hub.core.validation import Rejection, decode_interaction
 from hub.dead_letter import SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
+from hub.storage.records import AcceptedRecord
 from schemas import topics
 from schemas.interaction import Interaction
 
@@ -90,23 +91,55 @@ def route_headers(
     return customer_id, {**source_headers(record, received_at), HEADER_CUSTOMER: customer_id.encode()}
 
 
+HomeCheck = Callable[[SourceRecord, str], bool]
+"""True when a channel record already sits where its customer's state lives: keyed by the
+customer id, on the partition the internal topic would give it."""
+
+
+def never_home(record: SourceRecord, customer_id: str) -> bool:
+    return False
+
+
+@dataclass(slots=True)
+class Routed:
+    """Where a batch of channel records went."""
+
+    home: list[AcceptedRecord] = field(default_factory=list)
+    """Events to record in this worker without a second hop, validated once."""
+    acks: list[Awaitable[Any]] = field(default_factory=list)
+    """The broker's acknowledgements of what was sent on (re-keyed events, dead letters)."""
+
+
 class Ingestor:
     def __init__(
-        self, settings: Settings, sink: RecordSink, identity: Identity, clock: Clock = utc_now
+        self,
+        settings: Settings,
+        sink: RecordSink,
+        identity: Identity,
+        clock: Clock = utc_now,
+        is_home: HomeCheck = never_home,
     ) -> None:
         self._sink = sink
         self._identity = identity
         self._clock = clock
+        self._is_home = is_home
         self._tolerance = timedelta(hours=settings.future_tolerance_hours)
         self._channel_of = {settings.topic(t): ch for ch, t in topics.CHANNEL_TOPICS.items()}
         self._accepted_topic = settings.topic(topics.INTERACTIONS_ACCEPTED)
         self._unresolved_topic = settings.topic(topics.INTERACTIONS_UNRESOLVED)
         self._dlq_topic = settings.topic(topics.INTERACTIONS_DLQ)
 
-    async def handle(self, records: Sequence[SourceRecord]) -> None:
-        """Route every record; returns once the broker acknowledged every output."""
+    async def handle(self, records: Sequence[SourceRecord]) -> list[AcceptedRecord]:
+        """Route every record; returns, once the broker acknowledged every output, the
+        events that stay here."""
+        routed = await self.route(records)
+        await asyncio.gather(*routed.acks)
+        return routed.home
+
+    async def route(self, records: Sequence[SourceRecord]) -> Routed:
+        """Validate and route every record; what is sent on is acknowledged in ``acks``."""
         now = self._clock()
-        acks: list[Awaitable[Any]] = []
+        routed = Routed()
         for record in records:
             outcome = decode_interaction(
                 record.value,
@@ -115,24 +148,43 @@ class Ingestor:
                 future_tolerance=self._tolerance,
             )
             if isinstance(outcome, Rejection):
-                acks.append(await self._dead_letter(record, outcome, now))
+                routed.acks.append(await self._dead_letter(record, outcome, now))
                 continue
             metrics.EVENTS_CONSUMED.labels(outcome.channel, outcome.type).inc()
-            assert record.value is not None
-            acks.append(await self._route(record, outcome, record.value, now))
-        await asyncio.gather(*acks)
+            await self._route(record, outcome, now, routed)
+        return routed
 
-    async def _route(
-        self, record: SourceRecord, event: Interaction, value: bytes, now: datetime
-    ) -> Awaitable[Any]:
+    async def _route(self, record: SourceRecord, event: Interaction, now: datetime, routed: Routed) -> None:
         named = event.customer.customer_id
+        value = record.value
+        assert value is not None
         if named is None:
             # One identifier, one partition of the resolve stage: its events stay in order.
             first_kind_keys = next(iter(lookup_keys(event.customer, self._identity.keyring).values()))
             key = first_kind_keys[0].encode()
-            return await self._sink.send(self._unresolved_topic, key, value, source_headers(record, now))
-        customer_id, headers = route_headers(record, named, now, self._identity)
-        return await self._sink.send(self._accepted_topic, customer_id.encode(), value, headers)
+            routed.acks.append(
+                await self._sink.send(self._unresolved_topic, key, value, source_headers(record, now))
+            )
+            return
+        customer_id = survivor(named, self._identity.merged_into)
+        if customer_id != named:
+            metrics.CUSTOMERS_MERGED.inc()
+        if self._is_home(record, customer_id):
+            routed.home.append(
+                AcceptedRecord(
+                    value=value,
+                    received_at=now,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    shard=record.partition,
+                    customer_id=customer_id,
+                    event=event,
+                )
+            )
+            return
+        headers = {**source_headers(record, now), HEADER_CUSTOMER: customer_id.encode()}
+        routed.acks.append(await self._sink.send(self._accepted_topic, customer_id.encode(), value, headers))
 
     async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> Awaitable[Any]:
         return await dead_letter(

@@ -27,8 +27,6 @@ def raw_topic(app: faust.App, *names: str, partitions: int | None = None) -> Top
 
 @dataclass(frozen=True)
 class HubTopics:
-    channels: TopicT
-    accepted: TopicT
     unresolved: TopicT
     profiles: TopicT
     outcomes: TopicT
@@ -69,8 +67,6 @@ AGENT_SUPERVISOR = mode.CrashingSupervisor
 
 def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
     return HubTopics(
-        channels=raw_topic(app, *(settings.topic(t) for t in topics.CHANNEL_TOPICS.values())),
-        accepted=raw_topic(app, settings.topic(topics.INTERACTIONS_ACCEPTED), partitions=settings.partitions),
         unresolved=raw_topic(
             app, settings.topic(topics.INTERACTIONS_UNRESOLVED), partitions=settings.partitions
         ),
@@ -79,15 +75,35 @@ def declare_topics(app: faust.App, settings: Settings) -> HubTopics:
     )
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection options for a plain aiokafka client, the same as the Faust app's."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.require_kafka(),
+        "security_protocol": protocol,
+    }
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = _ssl_context(settings)
+    if protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = password.get_secret_value() if password else None
+    return options
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_ssl_certfile is not None:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
 def _credentials(settings: Settings) -> Any:
     protocol = settings.kafka_security_protocol
     if protocol == "PLAINTEXT":
         return None
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
-        if settings.kafka_ssl_certfile is not None:
-            context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    context = _ssl_context(settings) if protocol in ("SSL", "SASL_SSL") else None
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None

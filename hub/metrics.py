@@ -23,6 +23,14 @@ EVENTS_RECORDED = Counter(
 EVENTS_DUPLICATE = Counter(
     "hub_events_duplicate_total", "Interactions whose event_id had been recorded before.", ["channel"]
 )
+EVENTS_LATE = Counter(
+    "hub_events_late_total",
+    "Interactions that arrived after a later event of their shard had been decided.",
+)
+EVENTS_WAITING_ALIGNMENT = Gauge(
+    "hub_events_waiting_alignment",
+    "Interactions held until the other input partitions of their shard catch up in event time.",
+)
 PROFILES_CONSUMED = Counter("hub_profiles_consumed_total", "Customer profiles stored in the profile table.")
 TRIGGERS_PUBLISHED = Counter(
     "hub_triggers_published_total", "Triggers published for marketing.", ["kind", "rule"]

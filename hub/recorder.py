@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -32,8 +31,9 @@ from hub.dead_letter import SourceRecord, dead_letter
 from hub.runtime import retrying
 from hub.settings import Settings
 from hub.sink import RecordSink
+from hub.storage.customer_state import StateCache
 from hub.storage.history import HistoryStore
-from hub.storage.records import OutboxEntry, ReceivedEvent
+from hub.storage.records import AcceptedRecord, OutboxEntry, ReceivedEvent
 from hub.storage.unit_of_work import UnitOfWork
 from schemas import topics
 from schemas.interaction import INTERACTION_ADAPTER, WebApplicationEvent
@@ -43,30 +43,6 @@ from schemas.trigger import Trigger
 # A check fires once its partition's event time is this far past its due time, so that
 # a follow-up arriving a little late (another channel, a slower system) still counts.
 CHECK_GRACE = timedelta(seconds=60)
-
-
-@dataclass(frozen=True, slots=True)
-class AcceptedRecord:
-    """A validated record from the internal topic; ``origin`` is the consumer's event."""
-
-    value: bytes
-    received_at: datetime
-    topic: str
-    partition: int
-    offset: int
-    shard: int = 0
-    origin: Any = None
-    customer_id: str | None = None
-    """Whom ingest resolved the event to: the event's own customer_id, the holder of its
-    identifiers, or the customer it was merged into."""
-
-
-class StateTable(Protocol):
-    """Per-customer hot state; ``origin`` says which consumed record the write belongs to."""
-
-    def get(self, customer_id: str) -> bytes | None: ...
-
-    def put(self, customer_id: str, value: bytes, origin: Any) -> None: ...
 
 
 ProfileLookup = Callable[[str], bytes | None]
@@ -86,9 +62,7 @@ class _Batch:
 
     states: dict[str, CustomerState] = field(default_factory=dict)
     shard_of: dict[str, int] = field(default_factory=dict)
-    """Customer -> the internal partition that holds their state."""
-    origin_of: dict[int, Any] = field(default_factory=dict)
-    """Partition -> a consumed record of it, in whose context that partition's state is written."""
+    """Customer -> the partition (of the channel and internal topics) that holds their state."""
     declined: dict[str, dict[str, datetime]] = field(default_factory=dict)
     decided: list[Decided] = field(default_factory=list)
     outbox: list[OutboxEntry] = field(default_factory=list)
@@ -113,7 +87,7 @@ class HistoryRecorder:
         settings: Settings,
         store: HistoryStore,
         sink: RecordSink,
-        states: StateTable,
+        states: StateCache,
         profiles: ProfileLookup,
         rules: RuleSource,
         clock: Clock = utc_now,
@@ -134,10 +108,8 @@ class HistoryRecorder:
     async def handle(self, records: Sequence[AcceptedRecord]) -> None:
         received = await self._parse(records)
         batch = _Batch()
-        for item, origin in received:
+        for item in received:
             batch.shard_of[item.event.customer.customer_id or ""] = item.shard
-            batch.origin_of[item.shard] = origin
-        events = [r for r, _ in received]
         config = DecisionConfig(
             self._rules(),
             self._settings.tiers,
@@ -145,39 +117,58 @@ class HistoryRecorder:
             self._settings.policy,
             ZoneInfo(self._settings.default_time_zone),
         )
-        async with self._store.unit_of_work() as work:
-            new_ids = await work.add_interactions(events, self._hasher)
-            leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
-            due = await work.due_checks(_watermarks(events))
-            for check, shard in due:
-                batch.shard_of[check.customer_id] = shard
-            await self._recall(work, events, batch)
-            await self._decide_in_event_time(work, events, new_ids, due, config, batch)
-            # Checks scheduled by this very batch and already due (a deposit maturing soon).
-            due_now = await work.due_checks(_watermarks(events))
-            newcomers = sorted({c.customer_id for c, _ in due_now} - set(batch.shard_of))
-            batch.declined.update(await work.declined_offers(newcomers))
-            for check, shard in due_now:
-                batch.shard_of[check.customer_id] = shard
-                self._fire(check, shard, config, batch)
-            await work.add_decisions(batch.decided)
-            await work.add_triggers(batch.outbox)
-        for customer_id, state in batch.states.items():
-            self._states.put(customer_id, state.to_bytes(), batch.origin_of[batch.shard_of[customer_id]])
+        try:
+            async with self._store.unit_of_work() as work:
+                leftovers = await self._decide(work, received, config, batch)
+        except BaseException:
+            # What the batch changed in memory is not what PostgreSQL holds: a retry
+            # starts from the stored states.
+            self._states.discard(batch.states)
+            raise
+        self._states.commit()
         metrics.TRIGGERS_REPUBLISHED.inc(len(leftovers))
         self._count(batch.decided)
-        await self._publish(leftovers + batch.outbox, events)
+        await self._publish(leftovers + batch.outbox, received)
+
+    async def _decide(
+        self, work: UnitOfWork, events: Sequence[ReceivedEvent], config: DecisionConfig, batch: _Batch
+    ) -> list[OutboxEntry]:
+        """The batch's transaction; returns the triggers an earlier owner left unpublished."""
+        new_ids = await work.add_interactions(events, self._hasher)
+        leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
+        due = await work.due_checks(_watermarks(events))
+        for check, shard in due:
+            batch.shard_of[check.customer_id] = shard
+        await self._recall(work, events, batch)
+        await self._decide_in_event_time(work, events, new_ids, due, config, batch)
+        # Checks scheduled by this very batch and already due (a deposit maturing soon).
+        due_now = await work.due_checks(_watermarks(events))
+        newcomers = {c.customer_id: shard for c, shard in due_now if c.customer_id not in batch.shard_of}
+        batch.declined.update(await work.declined_offers(sorted(newcomers)))
+        batch.shard_of.update(newcomers)
+        await self._states.ensure(work, newcomers)
+        for check, shard in due_now:
+            self._fire(check, shard, config, batch)
+        await work.add_decisions(batch.decided)
+        await work.add_triggers(batch.outbox)
+        await work.save_states(
+            [
+                (customer_id, batch.shard_of[customer_id], state.to_bytes())
+                for customer_id, state in batch.states.items()
+            ]
+        )
+        return leftovers
 
     async def _recall(self, work: UnitOfWork, events: Sequence[ReceivedEvent], batch: _Batch) -> None:
-        """Load the states, with what counted against the policy taken from the decision log.
-
-        The log is written in the batch's transaction, the state only after it: after a
-        crash in between, the replayed batch finds the log complete and the state not.
-        """
+        """Load the states; a customer with none stored gets what counted against the policy
+        from the decision log (decisions made before the hub kept states in PostgreSQL)."""
         customers = sorted(batch.shard_of)
         batch.declined = await work.declined_offers(customers)
+        unknown = await self._states.ensure(work, batch.shard_of)
+        if not unknown:
+            return
         earliest = min((e.event.occurred_at for e in events), default=self._clock()) - SENT_MEMORY
-        for customer_id, sent in await work.counted_decisions(customers, earliest):
+        for customer_id, sent in await work.counted_decisions(sorted(unknown), earliest):
             self._state(batch, customer_id).record_sent(sent)
 
     async def _decide_in_event_time(
@@ -240,11 +231,11 @@ class HistoryRecorder:
         )
         self._collect(decide_due(check, subject, config), check.check_id, shard, batch)
 
-    async def _parse(self, records: Sequence[AcceptedRecord]) -> list[tuple[ReceivedEvent, Any]]:
+    async def _parse(self, records: Sequence[AcceptedRecord]) -> list[ReceivedEvent]:
         received, rejected = [], []
         for record in records:
             try:
-                event = INTERACTION_ADAPTER.validate_json(record.value)
+                event = record.event or INTERACTION_ADAPTER.validate_json(record.value)
                 customer_id = record.customer_id or event.customer.customer_id
                 if customer_id is None or "\x00" in customer_id:
                     raise ValueError("no customer")
@@ -268,10 +259,11 @@ class HistoryRecorder:
             if customer_id != event.customer.customer_id:
                 resolved = event.customer.model_copy(update={"customer_id": customer_id})
                 event = event.model_copy(update={"customer": resolved})
-            item = ReceivedEvent(
-                event, record.received_at, record.topic, record.partition, record.offset, record.shard
+            received.append(
+                ReceivedEvent(
+                    event, record.received_at, record.topic, record.partition, record.offset, record.shard
+                )
             )
-            received.append((item, record.origin))
         await asyncio.gather(*rejected)
         return received
 
@@ -282,7 +274,7 @@ class HistoryRecorder:
 
     def _state(self, batch: _Batch, customer_id: str) -> CustomerState:
         if customer_id not in batch.states:
-            batch.states[customer_id] = CustomerState.from_bytes(self._states.get(customer_id))
+            batch.states[customer_id] = self._states.get(customer_id)
         return batch.states[customer_id]
 
     def _profile_of(self, customer_id: str) -> CustomerProfile | None:

@@ -1,6 +1,7 @@
 """What the agents share in one worker: the store, the sink, retries and shutdown."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -49,3 +50,23 @@ async def retrying(operation: Callable[[], Awaitable[T]], what: str) -> T:
             log.warning("%s failed, retrying in %.1fs: %s", what, delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+async def finish_before_stopping(work: Awaitable[T], *, grace_s: float = SHUTDOWN_GRACE_SECONDS) -> T:
+    """Await ``work``; if the worker stops meanwhile, give it ``grace_s`` to finish first.
+
+    A batch cancelled between publishing its triggers and marking them published would
+    have them published again by whoever replays it. Shielded, the batch completes (or
+    fails and is replayed whole); the cancellation is re-raised either way, so the batch
+    is not acknowledged here.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, grace_s)
+        raise

@@ -78,6 +78,20 @@ ApiScope = Literal["customers:read", "decisions:read"]
 """``customers:read``: profile, history, search. ``decisions:read``: the decision log."""
 
 
+class StreamSettings(_Group):
+    """The hot path's consumer loop (HUB_STREAM__*)."""
+
+    batch_max: int = Field(5_000, ge=1, le=100_000)
+    """Records fetched and decided together: one transaction, one commit."""
+    alignment_ms: int = Field(1_000, ge=0, le=600_000)
+    """How long a record waits for the other input partitions of its customers before it
+    is decided anyway (partitions with nothing more to fetch are never waited for)."""
+    linger_ms: int = Field(5, ge=0, le=1_000)
+    """How long the producer gathers records into one request."""
+    state_cache_customers: int = Field(1_000_000, ge=1)
+    """Customers whose hot state a worker keeps in memory; others are loaded when needed."""
+
+
 class ApiToken(_Group):
     """A bearer token of the customer API, named so that logs can say whose it was."""
 
@@ -156,6 +170,7 @@ class Settings(BaseSettings):
     tiers: TierSettings = Field(default_factory=TierSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
     @field_validator("default_time_zone")
     @classmethod

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 def build_app(settings: Settings, **overrides: object) -> faust.App:
     app = create_app(settings, **overrides)
-    register_agents(app, Runtime(settings))
-    register_web(app)
+    hot_path = register_agents(app, Runtime(settings))
+    register_web(app, hot_path.assigned.is_set)
     return app
 
 

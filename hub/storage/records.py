@@ -27,3 +27,20 @@ class OutboxEntry:
     caused_by: str
     shard: int = 0
     published: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedRecord:
+    """An accepted interaction record on its way to the history stage, with its position."""
+
+    value: bytes
+    received_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    shard: int = 0
+    customer_id: str | None = None
+    """Whom ingest resolved the event to: the event's own customer_id, the holder of its
+    identifiers, or the customer it was merged into."""
+    event: Interaction | None = None
+    """The event as ingest validated it, when the record did not leave the worker since."""

@@ -192,6 +192,20 @@ class UnitOfWork:
             await self._connection.executemany(_INSERT_TRIGGER, records)
         metrics.DB_BATCH_SIZE.labels("triggers").observe(len(entries))
 
+    async def load_states(self, customer_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored hot state of these customers (those with none are left out)."""
+        with converted("reading customer states"):
+            rows = await self._connection.fetch(_SELECT_STATES, list(customer_ids))
+        return {row["customer_id"]: row["state"] for row in rows}
+
+    async def save_states(self, states: Sequence[tuple[str, int, bytes]]) -> None:
+        """(customer_id, shard, encoded state) of every customer the batch changed."""
+        if not states:
+            return
+        customers, shards, encoded = (list(column) for column in zip(*states, strict=True))
+        with metrics.DB_WRITE_SECONDS.labels("states").time(), converted("storing customer states"):
+            await self._connection.execute(_UPSERT_STATES, customers, shards, encoded)
+
     async def record_acquisitions(self, acquisitions: Sequence[tuple[str, str, datetime, str]]) -> None:
         """(customer_id, product, at, source): the first time a customer is seen to hold a product."""
         if acquisitions:
@@ -258,6 +272,16 @@ INSERT INTO triggers (trigger_id, customer_id, kind, rule_id, rule_version, caus
                       created_at, shard)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
 ON CONFLICT (trigger_id) DO NOTHING
+"""
+
+_SELECT_STATES = """
+SELECT customer_id, state FROM customer_state WHERE customer_id = ANY($1::text[])
+"""
+
+_UPSERT_STATES = """
+INSERT INTO customer_state (customer_id, shard, state)
+SELECT * FROM unnest($1::text[], $2::integer[], $3::bytea[])
+ON CONFLICT (customer_id) DO UPDATE SET shard = EXCLUDED.shard, state = EXCLUDED.state, updated_at = now()
 """
 
 _INSERT_ACQUISITION = """
