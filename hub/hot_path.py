@@ -28,6 +28,7 @@ from typing import Any
 
 import mode
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.partitioner import murmur2
@@ -114,7 +115,8 @@ class HotPath(mode.Service):
         self._producer: AIOKafkaProducer | None = None
         self._ingestor: Ingestor | None = None
         self._recorder: HistoryRecorder | None = None
-        self.assigned = asyncio.Event()
+        self.ready = asyncio.Event()
+        """Set once the profiles published before the start are stored and intake began."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -161,6 +163,8 @@ class HotPath(mode.Service):
     async def _consume(self) -> None:
         consumer = self._consumer
         assert consumer is not None
+        await self._wait_for_profiles()
+        self.ready.set()
         while not self.should_stop:
             timeout_ms = 20 if self._aligner.waiting() else 200
             fetched = await consumer.getmany(
@@ -168,6 +172,39 @@ class HotPath(mode.Service):
             )
             async with self._batch_lock:
                 await finish_before_stopping(self._handle(fetched))
+
+    async def _wait_for_profiles(self) -> None:
+        """Before the first decision, let the profile agent (any worker's) store every
+        profile published so far: a backlog read after an outage holds events that sit
+        ahead of their customers' profiles, which would otherwise be decided without one."""
+        settings = self._settings
+        topic = settings.topic(topics.CUSTOMERS_PROFILE)
+        admin = AIOKafkaAdminClient(**client_options(settings))
+        try:
+            await admin.start()
+            described = await admin.describe_topics([topic])
+            partitions = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+            assert self._consumer is not None
+            ends = await self._consumer.end_offsets(partitions)
+            deadline = time.monotonic() + settings.stream.profiles_wait_s
+            while not self.should_stop:
+                committed = await admin.list_consumer_group_offsets(settings.app_id, partitions=partitions)
+                behind = sum(ends[tp] - _offset(committed.get(tp)) for tp in partitions if ends[tp] > 0)
+                if behind <= 0:
+                    return
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "deciding before %d profile(s) were stored: the profile agent did not catch up "
+                        "within HUB_STREAM__PROFILES_WAIT_S=%s",
+                        behind,
+                        settings.stream.profiles_wait_s,
+                    )
+                    return
+                await asyncio.sleep(0.5)
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"reading the profile topic's progress failed: {exc}") from exc
+        finally:
+            await admin.close()
 
     # --- one batch ----------------------------------------------------------------------
 
@@ -265,7 +302,6 @@ class HotPath(mode.Service):
             for topic in self._channel_topics
             if len(consumer.partitions_for_topic(topic) or ()) == self._settings.partitions
         }
-        self.assigned.set()
         log.info("hot path assigned %d partitions", len(assigned))
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -291,6 +327,11 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._path.on_assigned(set(assigned))
+
+
+def _offset(committed: Any) -> int:
+    """A committed offset, 0 when the group has none (an OffsetAndMetadata of -1 too)."""
+    return max(0, committed.offset) if committed is not None else 0
 
 
 def _accepted(message: Any) -> AcceptedRecord:

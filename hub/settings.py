@@ -90,6 +90,9 @@ class StreamSettings(_Group):
     """How long the producer gathers records into one request."""
     state_cache_customers: int = Field(1_000_000, ge=1)
     """Customers whose hot state a worker keeps in memory; others are loaded when needed."""
+    profiles_wait_s: float = Field(120.0, ge=0)
+    """At start, how long to wait for the profile agent to store the profiles published so
+    far before deciding anyway (with a warning)."""
 
 
 class ApiToken(_Group):

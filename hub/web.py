@@ -7,7 +7,7 @@ from faust.web import Request, Response, View
 from prometheus_client import generate_latest
 
 
-def register_web(app: faust.App, hot_path_assigned: Callable[[], bool]) -> None:
+def register_web(app: faust.App, hot_path_ready: Callable[[], bool]) -> None:
     @app.page("/metrics")
     async def prometheus_metrics(web: View, request: Request) -> Response:
         # aiohttp wants the charset apart from the content type.
@@ -22,6 +22,6 @@ def register_web(app: faust.App, hot_path_assigned: Callable[[], bool]) -> None:
         ready = (
             not app.rebalancing
             and app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
-            and hot_path_assigned()
+            and hot_path_ready()
         )
         return web.json({"ready": ready}, status=200 if ready else 503)

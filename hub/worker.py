@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 def build_app(settings: Settings, **overrides: object) -> faust.App:
     app = create_app(settings, **overrides)
     hot_path = register_agents(app, Runtime(settings))
-    register_web(app, hot_path.assigned.is_set)
+    register_web(app, hot_path.ready.is_set)
     return app
 
 
