@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from hub import metrics
 from hub.core.alignment import Aligner, Source
+from hub.core.records import AcceptedRecord
 from hub.dead_letter import SourceRecord
 from hub.errors import BrokerUnavailable
 from hub.ingest import HEADER_CUSTOMER, Identity, Ingestor, read_source
@@ -43,7 +44,6 @@ from hub.kafka_app import client_options
 from hub.recorder import HistoryRecorder, ProfileLookup, RuleSource
 from hub.runtime import Runtime, finish_before_stopping, retrying
 from hub.storage.customer_state import StateCache
-from hub.storage.records import AcceptedRecord
 from schemas import topics
 from schemas.interaction import INTERACTION_ADAPTER, Interaction
 
@@ -110,13 +110,16 @@ class HotPath(mode.Service):
         self._fetched_until: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._caught_up: set[Source] = set()
+        self._rekeyed_until: dict[TopicPartition, int] = {}
         self._batch_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._ingestor: Ingestor | None = None
         self._recorder: HistoryRecorder | None = None
+        self._profiles_stored = False
         self.ready = asyncio.Event()
-        """Set once the profiles published before the start are stored and intake began."""
+        """Set once the profiles published before the start are stored and the consumer has
+        its first partitions."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -164,7 +167,9 @@ class HotPath(mode.Service):
         consumer = self._consumer
         assert consumer is not None
         await self._wait_for_profiles()
-        self.ready.set()
+        self._profiles_stored = True
+        if consumer.assignment():
+            self.ready.set()
         while not self.should_stop:
             timeout_ms = 20 if self._aligner.waiting() else 200
             fetched = await consumer.getmany(
@@ -232,7 +237,17 @@ class HotPath(mode.Service):
 
     async def _route(self, channel: Sequence[SourceRecord]) -> list[AcceptedRecord]:
         assert self._ingestor is not None
-        return await self._ingestor.handle(channel) if channel else []
+        if not channel:
+            return []
+        routed = await self._ingestor.route(channel)
+        for sent in await asyncio.gather(*routed.acks):
+            if getattr(sent, "topic", None) == self._accepted_topic:
+                # A re-keyed event is on its way back to this worker: until it is fetched,
+                # its partition of the internal topic is not caught up, whatever the last
+                # fetch said.
+                tp = TopicPartition(sent.topic, sent.partition)
+                self._rekeyed_until[tp] = max(self._rekeyed_until.get(tp, 0), sent.offset + 1)
+        return routed.home
 
     def _hold(self, record: AcceptedRecord, source: Source, offset: int, now: float) -> None:
         # An unreadable record sorts first; the recorder dead-letters it.
@@ -253,7 +268,7 @@ class HotPath(mode.Service):
             if highwater is None or position is None:
                 continue
             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
-            if position >= highwater:
+            if position >= max(highwater, self._rekeyed_until.get(tp, 0)):
                 caught_up.add((tp.topic, tp.partition))
         self._caught_up = caught_up
 
@@ -302,6 +317,8 @@ class HotPath(mode.Service):
             for topic in self._channel_topics
             if len(consumer.partitions_for_topic(topic) or ()) == self._settings.partitions
         }
+        if self._profiles_stored:
+            self.ready.set()
         log.info("hot path assigned %d partitions", len(assigned))
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -313,6 +330,7 @@ class HotPath(mode.Service):
             self._states.forget_shards(shards)
             for tp in revoked:
                 self._fetched_until.pop(tp, None)
+                self._rekeyed_until.pop(tp, None)
                 self._committed.pop(tp, None)
                 with contextlib.suppress(KeyError):  # no series yet
                     metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))

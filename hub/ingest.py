@@ -18,11 +18,11 @@ from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.identity import lookup_keys, survivor
 from hub.core.pii import Keyring
+from hub.core.records import AcceptedRecord
 from hub.core.validation import Rejection, decode_interaction
 from hub.dead_letter import SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
-from hub.storage.records import AcceptedRecord
 from schemas import topics
 from schemas.interaction import Interaction
 

@@ -8,7 +8,7 @@ which is how the recorder tells a first delivery from a replay.
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 
@@ -16,9 +16,9 @@ from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
 from hub.core.pii import Hasher, protected_identifiers
+from hub.core.records import OutboxEntry, ReceivedEvent
 from hub.core.state import Sent
 from hub.storage.errors import converted
-from hub.storage.records import OutboxEntry, ReceivedEvent
 from schemas.trigger import RuleRef, Trigger
 
 
@@ -121,7 +121,8 @@ class UnitOfWork:
             await self._connection.executemany(_CANCEL_CHECKS, records)
 
     async def due_checks(self, watermarks: Mapping[int, datetime]) -> list[tuple[ScheduledCheck, int]]:
-        """Pending checks of these shards due by their watermark, locked and marked fired."""
+        """Pending checks of these shards due by their watermark, locked until the batch
+        settles them (:meth:`settle`, :meth:`cancel`)."""
         if not watermarks:
             return []
         shards, times = list(watermarks), [watermarks[s] for s in watermarks]
@@ -142,6 +143,12 @@ class UnitOfWork:
             )
             for r in sorted(rows, key=lambda r: (r["due_at"], r["check_id"]))
         ]
+
+    async def settle(self, check_ids: Sequence[str], status: Literal["fired", "cancelled"]) -> None:
+        """Mark pending checks fired or cancelled by the batch's fold."""
+        if check_ids:
+            with converted("settling checks"):
+                await self._connection.execute(_SETTLE, list(check_ids), status)
 
     async def add_decisions(self, decided: Sequence[Decided]) -> None:
         if not decided:
@@ -253,11 +260,17 @@ WHERE customer_id = $1 AND rule_id = $2 AND status = 'pending'
 """
 
 _FIRE_DUE = """
-UPDATE scheduled_checks AS c SET status = 'fired', settled_at = now()
-FROM unnest($1::integer[], $2::timestamptz[]) AS w(shard, at)
-WHERE c.status = 'pending' AND c.shard = w.shard AND c.due_at <= w.at
-RETURNING c.check_id, c.shard, c.customer_id, c.rule_id, c.rule_version, c.due_at, c.correlation, c.evidence,
-          c.context::text AS context
+SELECT c.check_id, c.shard, c.customer_id, c.rule_id, c.rule_version, c.due_at, c.correlation, c.evidence,
+       c.context::text AS context
+FROM scheduled_checks AS c JOIN unnest($1::integer[], $2::timestamptz[]) AS w(shard, at)
+  ON c.shard = w.shard AND c.due_at <= w.at
+WHERE c.status = 'pending'
+FOR UPDATE OF c
+"""
+
+_SETTLE = """
+UPDATE scheduled_checks SET status = $2, settled_at = now()
+WHERE check_id = ANY($1::text[]) AND status = 'pending'
 """
 
 _INSERT_DECISION = """

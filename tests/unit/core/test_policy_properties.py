@@ -1,10 +1,11 @@
 """Properties of the contact policy over random histories of one customer.
 
 Each example is a sequence of 1-40 events of every channel and type, with random payloads
-and gaps from seconds to weeks, for a random profile. It is decided the way the recorder
-does it: every event against the state before it, then folded in; checks scheduled by the
-rules come due in due order as event time passes them, unless a follow-up cancelled them
-first. Whatever the history, the domain's promises (domain.md, "Contact policy") hold.
+and gaps from seconds to weeks, for a random profile. It is decided by the recorder's own
+fold (hub.core.fold): every event against the state before it, then folded in; checks
+scheduled by the rules come due in due order as event time passes them, unless a
+follow-up cancelled them first. Whatever the history, the domain's promises (domain.md,
+"Contact policy") hold.
 """
 
 from collections.abc import Callable
@@ -17,14 +18,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.core.decide import Decision
 from hub.core.drafts import ScheduledCheck
+from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, answers, decide_batch, watermarks
+from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
 from schemas.trigger import SALES_KINDS, Trigger
 from tests.factories import NOW, PAYLOADS
-from tests.unit.core.decisions import RULES, customer, event, run, run_due
+from tests.unit.core.decisions import RULES, config, customer, event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUIET_START, QUIET_END = time(21, 0), time(8, 0)
@@ -178,47 +180,48 @@ SALES_PRESSURE = histories(
 # --- the recorder's loop, in memory -----------------------------------------------------
 
 
-def replay(events: list[Interaction], who: CustomerProfile, *, restarts: bool = False) -> list[Decision]:
-    """Decide ``events`` in order, firing the checks that event time has made due, like the recorder.
+def replay(
+    events: list[Interaction], who: CustomerProfile, *, restarts: bool = False, batch_size: int = 1
+) -> list[BatchDecisions]:
+    """Decide ``events`` with the recorder's own fold, ``batch_size`` events a batch.
 
-    A follow-up cancels the pending checks of its rule (with its correlation, if any) that are
-    not yet due; a check id is scheduled once (the scheduled_checks table ignores repeats).
-    With ``restarts`` the state is restored from its serialised form (the changelog) after
-    every event, as if the worker restarted each time.
+    Between batches the checks are kept as the store keeps them: scheduled once, settled
+    once (fired or cancelled by a follow-up before they are due), handed back to the fold
+    when the next batch's event time makes them due. With ``restarts`` the state is
+    restored from its serialised form (PostgreSQL's copy) after every batch, as if the
+    worker restarted each time.
     """
-    state = CustomerState()
+    state = [CustomerState()]
+    subjects = Subjects(lambda _: state[0], lambda _: who, {}, lambda trigger: trigger.kind)
     pending: dict[str, ScheduledCheck] = {}
     settled: set[str] = set()
-    decisions: list[Decision] = []
-
-    def fire_due(until: datetime) -> None:
-        due = sorted((c for c in pending.values() if c.due_at <= until), key=lambda c: (c.due_at, c.check_id))
-        for check in due:
-            del pending[check.check_id]
-            settled.add(check.check_id)
-            decisions.append(run_due(check, state, who))
-
-    for ev in events:
-        fire_due(ev.occurred_at)
-        decision = run(ev, state, who)
-        decisions.append(decision)
+    decided: list[BatchDecisions] = []
+    for start in range(0, len(events), batch_size):
+        batch = [
+            ReceivedEvent(ev, ev.occurred_at + CHECK_GRACE, "interactions.test", 0, start + n)
+            for n, ev in enumerate(events[start : start + batch_size])
+        ]
+        mark = watermarks(batch)[0]
+        due = [(c, 0) for c in pending.values() if c.due_at <= mark]
+        out = decide_batch(batch, {item.event.event_id for item in batch}, due, subjects, config())
+        for cancellation in out.cancellations:
+            for check in [c for c in pending.values() if answers(cancellation, c)]:
+                del pending[check.check_id]
+                settled.add(check.check_id)
+        for check, _ in out.schedules:
+            if check.check_id not in settled:
+                pending.setdefault(check.check_id, check)
+        for check_id in out.fired + out.answered:
+            pending.pop(check_id, None)
+            settled.add(check_id)
+        decided.append(out)
         if restarts:
-            state = CustomerState.from_bytes(state.to_bytes())
-        for cancel in decision.cancellations:
-            for check in list(pending.values()):
-                answered = cancel.correlation is None or cancel.correlation == check.correlation
-                if check.rule.id == cancel.rule_id and answered and check.due_at >= cancel.at:
-                    del pending[check.check_id]
-                    settled.add(check.check_id)
-        for check in decision.schedules:
-            if check.check_id not in pending and check.check_id not in settled:
-                pending[check.check_id] = check
-    fire_due(events[-1].occurred_at)
-    return decisions
+            state[0] = CustomerState.from_bytes(state[0].to_bytes())
+    return decided
 
 
-def triggers_of(decisions: list[Decision]) -> list[Trigger]:
-    return [trigger for decision in decisions for trigger in decision.triggers]
+def triggers_of(decisions: list[BatchDecisions]) -> list[Trigger]:
+    return [entry.trigger for decision in decisions for entry in decision.outbox]
 
 
 def sales(triggers: list[Trigger]) -> list[Trigger]:
@@ -296,3 +299,16 @@ def test_replaying_the_same_events_gives_the_same_triggers_even_across_restarts(
     ]
     for decision_id, outcome, policy in verdicts:
         assert (policy is None) == (outcome == "published"), decision_id  # every stop names its policy
+
+
+@PROPERTIES
+@given(events=histories(), who=profiles(), batch_size=st.integers(2, 40))
+def test_where_batch_boundaries_fall_changes_no_decision(
+    events: list[Interaction], who: CustomerProfile, batch_size: int
+) -> None:
+    def verdicts(decisions: list[BatchDecisions]) -> list[tuple[str, str, str | None]]:
+        return sorted(
+            (d.decision_id, d.verdict.outcome, d.verdict.policy) for x in decisions for d in x.decided
+        )
+
+    assert verdicts(replay(events, who, batch_size=batch_size)) == verdicts(replay(events, who))

@@ -1,4 +1,4 @@
-"""Plain records passed between the services and the PostgreSQL store."""
+"""Plain records passed between the stages, the decision core and the PostgreSQL store."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -1,0 +1,192 @@
+"""The history stage's decisions for one batch, as pure functions.
+
+The recorder reads what a batch needs (which events are new, the stored checks that the
+batch's event time has made due, states, profiles, declined offers), calls
+:func:`decide_batch`, writes what it returns (schedules, fired and cancelled checks,
+decisions, the outbox, the states) in the same transaction, and publishes. The same
+function serves the worker, the tests and a backtest.
+
+Order is what makes replays and batch boundaries irrelevant: events are decided in the
+order given (the hot path releases them in event-time order), each after the stored
+checks that its shard's event time has passed, and a duplicate changes the state as
+the first delivery did but decides nothing again.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
+from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.records import OutboxEntry, ReceivedEvent
+from hub.core.rules.engine import count_event
+from hub.core.state import CustomerState
+from schemas.interaction import WebApplicationEvent
+from schemas.profile import CustomerProfile
+from schemas.trigger import Trigger
+
+# A check fires once its shard's event time is this far past its due time, so that a
+# follow-up arriving a little late (another channel, a slower system) still counts.
+CHECK_GRACE = timedelta(seconds=60)
+
+Acquisition = tuple[str, str, datetime, str]
+"""(customer_id, product, at, source): the first time a customer is seen to hold a product."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subjects:
+    """What the rules may know of each customer of the batch, as loaded for it."""
+
+    state_of: Callable[[str], CustomerState]
+    """The customer's hot state; decisions change it in place."""
+    profile_of: Callable[[str], CustomerProfile | None]
+    declined: Mapping[str, Mapping[str, datetime]]
+    topic_for: Callable[[Trigger], str]
+    """The topic a trigger is published on."""
+
+    def of(self, customer_id: str) -> Subject:
+        return Subject(
+            customer_id,
+            self.state_of(customer_id),
+            self.profile_of(customer_id),
+            dict(self.declined.get(customer_id, {})),
+        )
+
+
+@dataclass(slots=True)
+class BatchDecisions:
+    """What a batch decided: to write in its transaction, then to publish."""
+
+    decided: list[Decided] = field(default_factory=list)
+    outbox: list[OutboxEntry] = field(default_factory=list)
+    schedules: list[tuple[ScheduledCheck, int]] = field(default_factory=list)
+    """Checks scheduled by the batch, to store (those it fired or answered too)."""
+    fired: list[str] = field(default_factory=list)
+    """Ids of the checks the batch fired, stored before or scheduled by it."""
+    answered: list[str] = field(default_factory=list)
+    """Ids of checks the batch scheduled and a later follow-up of it answered."""
+    cancellations: list[Cancellation] = field(default_factory=list)
+    """Follow-ups, for the checks stored before the batch that they answer; applied
+    before the batch's own schedules are stored, which they must not touch."""
+    acquisitions: list[Acquisition] = field(default_factory=list)
+    recorded: Counter[str] = field(default_factory=Counter)
+    """New events by channel."""
+    duplicates: Counter[str] = field(default_factory=Counter)
+    """Events by channel whose event_id was stored before (or earlier in the batch)."""
+
+    def collect(self, decision: Decision, caused_by: str, shard: int, subjects: Subjects) -> None:
+        self.decided += decision.decided
+        for trigger in decision.triggers:
+            self.outbox.append(OutboxEntry(trigger, subjects.topic_for(trigger), caused_by, shard))
+
+
+def event_clock(item: ReceivedEvent) -> datetime:
+    """How far an event moves its shard's event time: never past its own receipt, so
+    that a clock-skewed event from the future does not fire other customers' checks."""
+    return min(item.event.occurred_at, item.received_at) - CHECK_GRACE
+
+
+def watermarks(events: Sequence[ReceivedEvent]) -> dict[int, datetime]:
+    """Each shard's event time after the batch: checks due by it fire."""
+    marks: dict[int, datetime] = {}
+    for item in events:
+        clock = event_clock(item)
+        marks[item.shard] = max(marks.get(item.shard, clock), clock)
+    return marks
+
+
+def decide_batch(
+    events: Sequence[ReceivedEvent],
+    new_ids: set[str],
+    due: Sequence[tuple[ScheduledCheck, int]],
+    subjects: Subjects,
+    config: DecisionConfig,
+) -> BatchDecisions:
+    """Decide ``events`` in order; a check fires as soon as its shard's event time passes
+    it, before the events after that moment, whether it was stored before (``due``: the
+    stored pending checks due by the batch's watermarks) or scheduled by this very batch,
+    so that where batch boundaries fall changes nothing. A follow-up cancels the checks it
+    answers that are not due yet."""
+    out = BatchDecisions()
+    pending = sorted(due, key=_due_order)
+    clock: dict[int, datetime] = {}
+    decided_ids: set[str] = set()
+    for item in events:
+        clock[item.shard] = max(clock.get(item.shard, event_clock(item)), event_clock(item))
+        pending = _fire_passed(pending, clock, subjects, config, out)
+        decision = _decide_one(item, new_ids, decided_ids, subjects, config, out)
+        if decision is None:
+            continue
+        for cancellation in decision.cancellations:
+            answered = {p[0].check_id for p in pending if answers(cancellation, p[0])}
+            pending = [p for p in pending if p[0].check_id not in answered]
+            out.answered += [c.check_id for c, _ in out.schedules if c.check_id in answered]
+        for check in decision.schedules:
+            if all(check.check_id != c.check_id for c, _ in out.schedules):
+                out.schedules.append((check, item.shard))
+                pending.append((check, item.shard))
+        pending.sort(key=_due_order)
+    _fire_passed(pending, clock, subjects, config, out)
+    return out
+
+
+def answers(cancellation: Cancellation, check: ScheduledCheck) -> bool:
+    """A follow-up answers a check of its rule (and correlation) only before it is due."""
+    return (
+        check.customer_id == cancellation.customer_id
+        and check.rule.id == cancellation.rule_id
+        and (cancellation.correlation is None or cancellation.correlation == check.correlation)
+        and check.due_at >= cancellation.at
+    )
+
+
+def _due_order(item: tuple[ScheduledCheck, int]) -> tuple[datetime, str]:
+    return item[0].due_at, item[0].check_id
+
+
+def _fire_passed(
+    pending: list[tuple[ScheduledCheck, int]],
+    clock: Mapping[int, datetime],
+    subjects: Subjects,
+    config: DecisionConfig,
+    out: BatchDecisions,
+) -> list[tuple[ScheduledCheck, int]]:
+    """Fire the checks whose shard's event time passed them; return the others."""
+    passed = [p for p in pending if p[1] in clock and p[0].due_at <= clock[p[1]]]
+    if not passed:
+        return pending
+    for check, shard in passed:
+        out.fired.append(check.check_id)
+        decision = decide_due(check, subjects.of(check.customer_id), config)
+        out.collect(decision, check.check_id, shard, subjects)
+    return [p for p in pending if p not in passed]
+
+
+def _decide_one(
+    item: ReceivedEvent,
+    new_ids: set[str],
+    decided_ids: set[str],
+    subjects: Subjects,
+    config: DecisionConfig,
+    out: BatchDecisions,
+) -> Decision | None:
+    """Decide a new event and fold it into its customer's state; a duplicate is only folded."""
+    event = item.event
+    customer_id = event.customer.customer_id
+    assert customer_id is not None
+    state = subjects.state_of(customer_id)
+    if event.event_id not in new_ids or event.event_id in decided_ids:
+        out.duplicates[event.channel] += 1
+        count_event(event, state, config.rules, config.rates)
+        state.apply(event)
+        return None
+    decided_ids.add(event.event_id)
+    out.recorded[event.channel] += 1
+    decision = decide(event, subjects.of(customer_id), config)
+    out.collect(decision, event.event_id, item.shard, subjects)
+    out.cancellations += decision.cancellations
+    if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":
+        out.acquisitions.append((customer_id, event.payload.product, event.occurred_at, "application"))
+    state.apply(event)
+    return decision

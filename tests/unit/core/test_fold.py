@@ -1,0 +1,65 @@
+"""The batch fold: order within a batch is event time, whatever the batch holds."""
+
+from datetime import timedelta
+
+from hub.core.drafts import ScheduledCheck
+from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
+from hub.core.records import ReceivedEvent
+from hub.core.state import CustomerState
+from schemas.interaction import Interaction
+from tests.factories import NOW
+from tests.unit.core.decisions import config, customer, event
+
+WHO = customer()
+
+
+def _batch(*events: Interaction) -> BatchDecisions:
+    state = CustomerState()
+    subjects = Subjects(lambda _: state, lambda _: WHO, {}, lambda trigger: trigger.kind)
+    received = [ReceivedEvent(e, e.occurred_at + CHECK_GRACE, "t", 0, n) for n, e in enumerate(events)]
+    return decide_batch(received, {e.event_id for e in events}, [], subjects, config())
+
+
+def _abandoned(schedules: list[tuple[ScheduledCheck, int]]) -> list[str]:
+    return [check.check_id for check, _ in schedules if check.rule.id == "abandoned_application"]
+
+
+def _application(type_: str, event_id: str, minutes: int) -> Interaction:
+    return event(
+        "web",
+        type_,
+        event_id=event_id,
+        occurred_at=(NOW + timedelta(minutes=minutes)).isoformat(),
+        payload={"application_id": "APP-7", "product": "personal_loan"},
+    )
+
+
+def test_a_follow_up_before_a_start_does_not_answer_the_check_the_start_schedules() -> None:
+    out = _batch(
+        _application("application_submitted", "sub", 0), _application("application_started", "start", 1)
+    )
+
+    assert _abandoned(out.schedules) == ["abandoned_application/C000001/APP-7/start"]
+
+
+def test_a_follow_up_after_a_start_answers_its_check_in_the_same_batch() -> None:
+    out = _batch(
+        _application("application_started", "start", 0), _application("application_submitted", "sub", 5)
+    )
+
+    assert out.answered == ["abandoned_application/C000001/APP-7/start"]
+    assert "abandoned_application/C000001/APP-7/start" not in out.fired
+
+
+def test_a_check_scheduled_by_the_batch_fires_before_the_later_events_of_its_shard() -> None:
+    later = event(
+        "web",
+        "page_view",
+        event_id="later",
+        occurred_at=(NOW + timedelta(days=2)).isoformat(),
+        payload={"page": "/home", "product": None},
+    )
+    out = _batch(_application("application_started", "start", 0), later)
+
+    assert out.fired == ["abandoned_application/C000001/APP-7/start"]
+    assert [d.verdict.draft.rule.id for d in out.decided] == ["abandoned_application"]
