@@ -194,7 +194,7 @@ class HotPath(mode.Service):
             deadline = time.monotonic() + settings.stream.profiles_wait_s
             while not self.should_stop:
                 committed = await admin.list_consumer_group_offsets(settings.app_id, partitions=partitions)
-                behind = sum(ends[tp] - _offset(committed.get(tp)) for tp in partitions if ends[tp] > 0)
+                behind = sum(max(0, ends[tp] - _offset(committed.get(tp))) for tp in partitions)
                 if behind <= 0:
                     return
                 if time.monotonic() > deadline:
