@@ -3,18 +3,23 @@
 Pure: the customer's state, profile and the rules go in; drafts of triggers, checks to
 schedule and checks to cancel come out. The state's counters are updated in place so
 that counting is exactly once per event.
+
+A rule set is compiled once (:func:`rule_index`): for each kind of event (channel and
+type) the rules that can count it or answer it, in their order, with their conditions
+compiled for that kind; an event meets only those.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates, UnknownCurrency, convert
-from hub.core.rules.matching import event_money, matches, payload_value, profile_holds
-from hub.core.rules.spec import RuleSpec, TriggerSpec
+from hub.core.rules.matching import Compiled, compile_match, event_money, payload_value, profile_holds
+from hub.core.rules.spec import Override, RuleSpec, TriggerSpec
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
@@ -37,23 +42,124 @@ class Evaluation:
     cancellations: list[Cancellation] = field(default_factory=list)
 
 
+# --- the rule set, compiled once ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What one rule does with events of one kind."""
+
+    rule: RuleSpec
+    answers: Compiled
+    """Whether the event answers the rule's pending checks (its ``absent`` match)."""
+    meets: Compiled
+    """Whether the event meets the rule's ``event`` condition."""
+    overrides: tuple[tuple[Override, Compiled], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The rules an event of one kind meets, in rule-file order."""
+
+    counting: tuple[tuple[str, Compiled, timedelta], ...]
+    """(rule id, what it counts, its window) of the rules that may count the event."""
+    steps: tuple[_Step, ...]
+
+
+class RuleIndex:
+    """A rule set compiled per kind of event, each kind when it is first met."""
+
+    __slots__ = ("_by_id", "_plans", "rules")
+
+    def __init__(self, rules: Sequence[RuleSpec]) -> None:
+        self.rules = tuple(rules)
+        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._by_id: dict[str, RuleSpec] = {}
+        for rule in self.rules:
+            if rule.enabled:
+                self._by_id.setdefault(rule.id, rule)
+
+    def plan(self, channel: str, type_: str) -> _Plan:
+        plan = self._plans.get((channel, type_))
+        if plan is None:
+            plan = self._plans[channel, type_] = self._compile(channel, type_)
+        return plan
+
+    def enabled(self, rule_id: str) -> RuleSpec | None:
+        """The first enabled rule of this id."""
+        return self._by_id.get(rule_id)
+
+    def _compile(self, channel: str, type_: str) -> _Plan:
+        counting: list[tuple[str, Compiled, timedelta]] = []
+        steps: list[_Step] = []
+        for rule in self.rules:
+            if not rule.enabled:
+                continue
+            when = rule.when
+            if when.count is not None and when.event is not None:
+                counts = compile_match(when.count.match or when.event, channel, type_)
+                if counts is not False:
+                    counting.append((rule.id, counts, when.count.within))
+            if when.annual is not None:
+                steps.append(_Step(rule, False, False, ()))
+                continue
+            assert when.event is not None
+            answers = False if when.absent is None else compile_match(when.absent.match, channel, type_)
+            meets = compile_match(when.event, channel, type_)
+            if answers is False and meets is False:
+                continue
+            overrides = tuple(
+                (override, compile_match(override.when, channel, type_))
+                for override in rule.trigger.overrides
+            )
+            steps.append(_Step(rule, answers, meets, overrides))
+        return _Plan(tuple(counting), tuple(steps))
+
+
+_INDEXES: dict[int, RuleIndex] = {}
+_MAX_INDEXES = 8
+
+
+def rule_index(rules: Sequence[RuleSpec]) -> RuleIndex:
+    """The compiled form of ``rules``, kept while the same rules are passed in."""
+    index = _INDEXES.get(id(rules))
+    # The index holds the rules themselves: a new list at the address of a dropped one
+    # differs from them, and so does a list changed in place.
+    if index is not None and index.rules == tuple(rules):
+        return index
+    index = RuleIndex(rules)
+    _INDEXES.pop(id(rules), None)
+    while len(_INDEXES) >= _MAX_INDEXES:
+        del _INDEXES[next(iter(_INDEXES))]
+    _INDEXES[id(rules)] = index
+    return index
+
+
+def _holds(compiled: Compiled, event: Interaction, rates: Rates) -> bool:
+    return compiled if isinstance(compiled, bool) else compiled(event, rates)
+
+
+# --- evaluating ---------------------------------------------------------------------
+
+
 def evaluate_event(
-    event: Interaction, state: CustomerState, rules: list[RuleSpec], ctx: Context
+    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context
 ) -> Evaluation:
     """What ``event`` (new to the hub) makes the rules propose, given the state before it."""
     out = Evaluation()
-    for rule in rules:
-        if not rule.enabled:
-            continue
+    rates = ctx.rates
+    facts: _Facts | None = None
+    for step in rule_index(rules).plan(event.channel, event.type).steps:
+        rule = step.rule
         when = rule.when
         if when.annual is not None:
             _schedule_annual(rule, event.occurred_at, state, ctx, out)
             continue
-        if when.absent is not None and matches(when.absent.match, event, ctx.rates):
+        if step.answers is not False and _holds(step.answers, event, rates):
+            assert when.absent is not None
             correlation = _correlation(event, when.absent.correlate)
             out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
-        assert when.event is not None
-        if not matches(when.event, event, ctx.rates):
+        if not _holds(step.meets, event, rates):
             continue
         count, evidence = 1, tuple[str, ...]((event.event_id,))
         if when.count is not None:
@@ -63,42 +169,45 @@ def evaluate_event(
                 continue
         if not profile_holds(when.profile, ctx.profile, ctx.tier):
             continue
-        facts = _facts(event, ctx.rates, count)
+        if facts is None:
+            facts = _Facts(event, rates)
+        rule_facts = facts.with_count(count)
         if when.absent is not None:
             due = event.occurred_at + when.absent.within
             correlation = _correlation(event, when.absent.correlate)
-            out.schedules.append(_check(rule, ctx, due, correlation, evidence, facts))
+            out.schedules.append(_check(rule, ctx, due, correlation, evidence, rule_facts))
         elif when.at is not None:
             maturity_check = _due_at(event, rule, ctx)
             if maturity_check is not None:
-                out.schedules.append(_check(rule, ctx, maturity_check, None, evidence, facts))
+                out.schedules.append(_check(rule, ctx, maturity_check, None, evidence, rule_facts))
         else:
-            out.drafts.append(_draft(rule, ctx, event.occurred_at, evidence, facts, event))
+            out.drafts.append(
+                _draft(rule, ctx, event.occurred_at, evidence, rule_facts, event, step.overrides)
+            )
     return out
 
 
-def count_event(event: Interaction, state: CustomerState, rules: list[RuleSpec], rates: Rates) -> None:
+def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates) -> None:
     """Count ``event`` for every rule that counts events like it; once per event id.
 
     Run for every event, replays included, before :func:`evaluate_event`: a state lost
     with a crashed batch gets its counts back when the batch is replayed.
     """
-    for rule in rules:
-        count, event_match = rule.when.count, rule.when.event
-        if count is None or event_match is None or not rule.enabled:
-            continue
-        if matches(count.match or event_match, event, rates):
-            state.mark(rule.id, event.event_id, event.occurred_at, count.within)
+    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type).counting:
+        if _holds(counts, event, rates):
+            state.mark(rule_id, event.event_id, event.occurred_at, within)
 
 
-def evaluate_due(check: ScheduledCheck, rules: list[RuleSpec], ctx: Context) -> TriggerDraft | None:
+def evaluate_due(check: ScheduledCheck, rules: Sequence[RuleSpec], ctx: Context) -> TriggerDraft | None:
     """The trigger a check proposes when it comes due unanswered (None: rule gone or disabled)."""
-    rule = next((r for r in rules if r.id == check.rule.id and r.enabled), None)
+    rule = rule_index(rules).enabled(check.rule.id)
     if rule is None:
         return None
     if rule.when.annual is not None and (ctx.profile is None or ctx.profile.birth_date is None):
         return None
-    return _draft(rule, ctx, check.due_at, check.evidence, check.context, None, version=check.rule.version)
+    return _draft(
+        rule, ctx, check.due_at, check.evidence, check.context, None, (), version=check.rule.version
+    )
 
 
 # --- building blocks ------------------------------------------------------------------
@@ -111,13 +220,15 @@ def _draft(
     evidence: tuple[str, ...],
     facts: dict[str, Any],
     event: Interaction | None,
+    overrides: tuple[tuple[Override, Compiled], ...],
     version: int | None = None,
 ) -> TriggerDraft:
+    """``overrides``: the rule's, compiled for the kind of ``event``."""
     spec = rule.trigger
     priority, valid_for = spec.priority, spec.valid_for
     if event is not None:
-        for override in spec.overrides:
-            if matches(override.when, event, ctx.rates):
+        for override, when in overrides:
+            if _holds(when, event, ctx.rates):
                 priority = override.priority if override.priority is not None else priority
                 valid_for = override.valid_for or valid_for
     product = _product(spec, facts)
@@ -223,22 +334,33 @@ def _product(spec: TriggerSpec, facts: dict[str, Any]) -> str | None:
     return spec.product
 
 
-def _facts(event: Interaction, rates: Rates, count: int) -> dict[str, Any]:
-    facts: dict[str, Any] = {"type": _words(event.type), "channel": event.channel, "count": count}
-    for name, value in event.payload.model_dump(mode="json").items():
-        facts[f"payload.{name}"] = value
-    need = facts.get("payload.purpose") or facts.get("payload.topic")
-    if need is not None:
-        facts["need"] = _words(str(need))
-    money = event_money(event)
-    if money is not None:
-        amount, currency = money
-        facts["amount"], facts["currency"] = f"{amount:,.2f}", currency
-        try:
-            facts["usd"] = f"{convert(amount, currency, 'USD', rates=rates):,.0f}"
-        except UnknownCurrency:
-            facts["usd"] = "?"
-    return facts
+class _Facts:
+    """What reasons and products may quote of an event, worked out once per event."""
+
+    __slots__ = ("_head", "_tail")
+
+    def __init__(self, event: Interaction, rates: Rates) -> None:
+        self._head = (_words(event.type), event.channel)
+        tail: dict[str, Any] = {}
+        for name, value in event.payload.model_dump(mode="json").items():
+            tail[f"payload.{name}"] = value
+        need = tail.get("payload.purpose") or tail.get("payload.topic")
+        if need is not None:
+            tail["need"] = _words(str(need))
+        money = event_money(event)
+        if money is not None:
+            amount, currency = money
+            tail["amount"], tail["currency"] = f"{amount:,.2f}", currency
+            try:
+                tail["usd"] = f"{convert(amount, currency, 'USD', rates=rates):,.0f}"
+            except UnknownCurrency:
+                tail["usd"] = "?"
+        self._tail = tail
+
+    def with_count(self, count: int) -> dict[str, Any]:
+        """A new dict for one rule: type, channel, count, then the payload and money."""
+        kind, channel = self._head
+        return {"type": kind, "channel": channel, "count": count, **self._tail}
 
 
 MAX_REASON = 256  # the contract's limit: long payload values must not make a trigger invalid

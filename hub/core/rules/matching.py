@@ -1,7 +1,14 @@
-"""Does an event, or a profile, meet a rule's conditions?"""
+"""Does an event, or a profile, meet a rule's conditions?
 
+:func:`matches` says what an :class:`EventMatch` means. The engine runs the same test
+compiled by :func:`compile_match` for one kind of event (channel and type): what the kind
+alone decides (its channel and type, ``any_of`` options of other kinds) is settled once
+per rule set, and the rest becomes one closure per condition with its constants bound.
+"""
+
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from hub.core.money import Rates, UnknownCurrency, convert
 from hub.core.rules.spec import EventMatch, Predicate, ProfileCondition
@@ -90,3 +97,104 @@ def profile_holds(condition: ProfileCondition | None, profile: CustomerProfile |
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+# --- compiled for one kind of event -------------------------------------------------
+
+Matcher = Callable[[Interaction, Rates], bool]
+"""The part of an :class:`EventMatch` that the kind of the event does not decide."""
+
+Compiled = Matcher | Literal[True, False]
+"""True: every event of the kind matches; False: none does; else a test for the rest."""
+
+
+def compile_match(match: EventMatch, channel: str, type_: str) -> Compiled:
+    """``match`` for the events of ``channel`` and ``type_``, the same as :func:`matches`."""
+    if match.channel is not None and channel != match.channel:
+        return False
+    if match.types is not None and type_ not in match.types:
+        return False
+    checks: list[Matcher] = []
+    if match.any_of is not None:
+        options = [compile_match(option, channel, type_) for option in match.any_of]
+        if not any(option is True for option in options):
+            live = tuple(option for option in options if not isinstance(option, bool))
+            if not live:
+                return False
+            checks.append(_any_of(live))
+    checks += [_payload_check(field, predicate) for field, predicate in match.payload.items()]
+    if match.foreign_currency is not None or match.money_at_least is not None:
+        checks.append(_money_check(match))
+    if not checks:
+        return True
+    if len(checks) == 1:
+        return checks[0]
+    return _all_of(tuple(checks))
+
+
+def _any_of(options: tuple[Matcher, ...]) -> Matcher:
+    return lambda event, rates: any(option(event, rates) for option in options)
+
+
+def _all_of(checks: tuple[Matcher, ...]) -> Matcher:
+    def all_hold(event: Interaction, rates: Rates) -> bool:
+        for check in checks:  # noqa: SIM110 (a loop: no generator to make per event)
+            if not check(event, rates):
+                return False
+        return True
+
+    return all_hold
+
+
+def _payload_check(field: str, predicate: Predicate) -> Matcher:
+    test = value_test(predicate)
+    return lambda event, rates: test(getattr(event.payload, field, None))
+
+
+def value_test(predicate: Predicate) -> Callable[[Any], bool]:
+    """:func:`holds` with the predicate's operators and operands bound once."""
+    checks = predicate.model_fields_set
+    tests: list[Callable[[Any], bool]] = []
+    if "eq" in checks:
+        eq = predicate.eq
+        tests.append(lambda value: value == eq)
+    if "ne" in checks:
+        ne = predicate.ne
+        tests.append(lambda value: value != ne)
+    if "in_" in checks:
+        options = tuple(predicate.in_ or ())
+        tests.append(lambda value: value in options)
+    if "is_null" in checks:
+        is_null = predicate.is_null
+        tests.append(lambda value: (value is None) == is_null)
+    if "gte" in checks:
+        gte = predicate.gte
+        tests.append(lambda value: _is_number(value) and not value < gte)
+    if "lte" in checks:
+        lte = predicate.lte
+        tests.append(lambda value: _is_number(value) and not value > lte)
+    if len(tests) == 1:
+        return tests[0]
+    every = tuple(tests)
+    return lambda value: all(test(value) for test in every)
+
+
+def _money_check(match: EventMatch) -> Matcher:
+    foreign, threshold = match.foreign_currency, match.money_at_least
+
+    def money_holds(event: Interaction, rates: Rates) -> bool:
+        money = event_money(event)
+        if money is None:
+            return False
+        amount, currency = money
+        if foreign is not None and (currency != rates.home) != foreign:
+            return False
+        if threshold is not None:
+            try:
+                if convert(amount, currency, threshold.currency, rates=rates) < threshold.amount:
+                    return False
+            except UnknownCurrency:
+                return False
+        return True
+
+    return money_holds
