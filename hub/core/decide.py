@@ -98,6 +98,8 @@ def _context(subject: Subject, config: DecisionConfig) -> Context:
 
 
 def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: DecisionConfig) -> Decision:
+    if not drafts:  # most events propose nothing
+        return Decision()
     customer = Customer(subject.customer_id, subject.profile, subject.state, subject.declined, ctx.time_zone)
     decision = Decision()
     for verdict in judge(drafts, customer, config.policy):

@@ -21,6 +21,7 @@ from schemas.trigger import SALES_KINDS, ContactChannel
 
 Outcome = Literal["published", "suppressed", "held_out"]
 SALES = frozenset(SALES_KINDS)
+_WEEK, _MONTH = timedelta(days=7), timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +88,24 @@ def judge(drafts: list[TriggerDraft], customer: Customer, settings: PolicySettin
 def _stopped(draft: TriggerDraft, customer: Customer, settings: PolicySettings) -> tuple[str, str] | None:
     """The policy and its reason if ``draft`` may not go out, else None."""
     profile, state, at = customer.profile, customer.state, draft.at
-    if draft.kind in SALES:
+    sales = draft.kind in SALES
+    if sales:
         if profile is None:
             return "consent", "no profile, so no known consent to marketing"
         if not profile.consents.marketing:
             return "consent", "the customer has not consented to marketing"
-        if state.open_complaints:
-            return "complaint_open", f"care first: complaint {state.open_complaints[0]} is open"
+        open_complaints = state.open_complaints
+        if open_complaints:
+            return "complaint_open", f"care first: complaint {open_complaints[0]} is open"
         until = customer.declined.get(draft.product or "", at)
         if until > at:
             return "declined", f"{draft.product} was declined; not offered again before {until:%Y-%m-%d}"
     if draft.once_per is not None and state.sent_since(at - draft.once_per, rule_id=draft.rule.id, until=at):
         return "once_per", f"{draft.rule.id} already fired within {draft.once_per.days} days"
-    if draft.kind in SALES:
-        if state.sent_since(at - timedelta(days=7), kinds=SALES, until=at) >= settings.sales_per_7_days:
+    if sales:
+        if state.sent_since(at - _WEEK, kinds=SALES, until=at) >= settings.sales_per_7_days:
             return "frequency_cap", f"at most {settings.sales_per_7_days} sales trigger(s) in 7 days"
-        if state.sent_since(at - timedelta(days=30), kinds=SALES, until=at) >= settings.sales_per_30_days:
+        if state.sent_since(at - _MONTH, kinds=SALES, until=at) >= settings.sales_per_30_days:
             return "frequency_cap", f"at most {settings.sales_per_30_days} sales triggers in 30 days"
     elif state.sent_since(
         at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key, until=at

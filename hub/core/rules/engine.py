@@ -13,12 +13,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates, UnknownCurrency, convert
-from hub.core.rules.matching import Compiled, compile_match, event_money, payload_value, profile_holds
+from hub.core.rules.matching import (
+    Compiled,
+    Matcher,
+    compile_match,
+    event_money,
+    payload_value,
+    profile_holds,
+)
 from hub.core.rules.spec import Override, RuleSpec, TriggerSpec
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
@@ -61,7 +69,7 @@ class _Step:
 class _Plan:
     """The rules an event of one kind meets, in rule-file order."""
 
-    counting: tuple[tuple[str, Compiled, timedelta], ...]
+    counting: tuple[tuple[str, Matcher | Literal[True], timedelta], ...]
     """(rule id, what it counts, its window) of the rules that may count the event."""
     steps: tuple[_Step, ...]
 
@@ -90,7 +98,7 @@ class RuleIndex:
         return self._by_id.get(rule_id)
 
     def _compile(self, channel: str, type_: str) -> _Plan:
-        counting: list[tuple[str, Compiled, timedelta]] = []
+        counting: list[tuple[str, Matcher | Literal[True], timedelta]] = []
         steps: list[_Step] = []
         for rule in self.rules:
             if not rule.enabled:
@@ -136,6 +144,7 @@ def rule_index(rules: Sequence[RuleSpec]) -> RuleIndex:
 
 
 def _holds(compiled: Compiled, event: Interaction, rates: Rates) -> bool:
+    # The loops of every event test ``is True`` and ``is False`` in line instead.
     return compiled if isinstance(compiled, bool) else compiled(event, rates)
 
 
@@ -155,11 +164,12 @@ def evaluate_event(
         if when.annual is not None:
             _schedule_annual(rule, event.occurred_at, state, ctx, out)
             continue
-        if step.answers is not False and _holds(step.answers, event, rates):
+        answers, meets = step.answers, step.meets
+        if answers is not False and (answers is True or answers(event, rates)):
             assert when.absent is not None
             correlation = _correlation(event, when.absent.correlate)
             out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
-        if not _holds(step.meets, event, rates):
+        if meets is not True and (meets is False or not meets(event, rates)):
             continue
         count, evidence = 1, tuple[str, ...]((event.event_id,))
         if when.count is not None:
@@ -194,7 +204,7 @@ def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSp
     with a crashed batch gets its counts back when the batch is replayed.
     """
     for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type).counting:
-        if _holds(counts, event, rates):
+        if counts is True or counts(event, rates):
             state.mark(rule_id, event.event_id, event.occurred_at, within)
 
 
@@ -296,10 +306,17 @@ def next_anniversary(day: date, now: datetime, at: Any, zone: ZoneInfo) -> datet
     """The next local ``at`` on the month and day of ``day`` not before ``now`` (29 Feb -> 28 Feb)."""
     local_now = now.astimezone(zone)
     for year in (local_now.year, local_now.year + 1):
-        candidate = datetime.combine(_same_day_in(day, year), at, tzinfo=zone)
+        candidate = _local_anniversary(day, year, at, zone)
         if candidate >= local_now:
             return candidate
     raise AssertionError("unreachable: next year's anniversary is always ahead")
+
+
+@lru_cache(maxsize=16384)
+def _local_anniversary(day: date, year: int, at: Any, zone: ZoneInfo) -> datetime:
+    # Asked for on every event of a customer with a birth date (the birthday rule), with
+    # the same few answers for the whole year.
+    return datetime.combine(_same_day_in(day, year), at, tzinfo=zone)
 
 
 def _same_day_in(day: date, year: int) -> date:
