@@ -33,6 +33,8 @@ def normalised(kind: str, value: str) -> str:
     in national form (``13977774321``) still differs from its international form."""
     if kind == "web_user":
         return value.strip()
+    if value.isdigit() or (value[:1] == "+" and value[1:].isdigit()):
+        return value  # already in one spelling: no separator to take out
     return _SEPARATORS.sub("", value)
 
 
