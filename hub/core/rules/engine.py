@@ -158,6 +158,7 @@ def evaluate_event(
     out = Evaluation()
     rates = ctx.rates
     facts: _Facts | None = None
+    evidence: tuple[str, ...]
     for step in rule_index(rules).plan(event.channel, event.type).steps:
         rule = step.rule
         when = rule.when
@@ -171,7 +172,7 @@ def evaluate_event(
             out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
         if meets is not True and (meets is False or not meets(event, rates)):
             continue
-        count, evidence = 1, tuple[str, ...]((event.event_id,))
+        count, evidence = 1, (event.event_id,)
         if when.count is not None:
             window = state.window(rule.id, event.occurred_at, when.count.within)
             count, evidence = len(window), tuple(window)
@@ -243,7 +244,7 @@ def _draft(
                 valid_for = override.valid_for or valid_for
     product = _product(spec, facts)
     return TriggerDraft(
-        rule=RuleRef(id=rule.id, version=version or rule.version),
+        rule=rule_ref(rule.id, version or rule.version),
         kind=spec.kind,
         action=spec.action,
         product=product,
@@ -271,7 +272,7 @@ def _check(
     return ScheduledCheck(
         check_id=f"{rule.id}/{ctx.customer_id}/{key}",
         customer_id=ctx.customer_id,
-        rule=RuleRef(id=rule.id, version=rule.version),
+        rule=rule_ref(rule.id, rule.version),
         due_at=due,
         correlation=correlation,
         evidence=evidence,
@@ -293,13 +294,19 @@ def _schedule_annual(
         ScheduledCheck(
             check_id=f"{rule.id}/{ctx.customer_id}/{due.year}",
             customer_id=ctx.customer_id,
-            rule=RuleRef(id=rule.id, version=rule.version),
+            rule=rule_ref(rule.id, rule.version),
             due_at=due,
             correlation=None,
             evidence=(f"{rule.when.annual.profile_field}:{due.year}",),
             context={},
         )
     )
+
+
+@lru_cache(maxsize=1024)
+def rule_ref(rule_id: str, version: int) -> RuleRef:
+    """The reference to a rule's version, one immutable instance for all its drafts."""
+    return RuleRef(id=rule_id, version=version)
 
 
 def next_anniversary(day: date, now: datetime, at: Any, zone: ZoneInfo) -> datetime:

@@ -1,10 +1,13 @@
 """Shortcuts taken for speed give what the plain way gives."""
 
+import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.core.decide import TRIGGER_ID_NAMESPACE, trigger_id, uuid5_text
 from hub.core.pii import _SEPARATORS, normalised
 from hub.core.rules.engine import _same_day_in, next_anniversary
 from hub.core.validation import Rejection, decode_interaction
@@ -72,3 +75,14 @@ def test_a_nul_is_found_in_the_bytes_as_in_the_text(value: bytes) -> None:
     outcome = decode_interaction(value, topic_channel="phone", now=NOW, future_tolerance=timedelta(hours=24))
     assert isinstance(outcome, Rejection)
     assert outcome.reason == "schema: text contains NUL characters"
+
+
+def test_trigger_ids_are_the_uuid5_of_rule_version_customer_and_evidence() -> None:
+    rng = random.Random(5)
+    alphabet = "abz09/,_-é中\u0000 "
+    names = ["", "x", "high_value_walk_in_rm_referral/2/C000001/evt-teller-deposit"]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(120))) for _ in range(3000)]
+    for name in names:
+        for namespace in (TRIGGER_ID_NAMESPACE, uuid.NAMESPACE_URL):
+            assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name)), name
+    assert trigger_id("r", 1, "C1", ("e1", "e2")) == str(uuid.uuid5(TRIGGER_ID_NAMESPACE, "r/1/C1/e1,e2"))
