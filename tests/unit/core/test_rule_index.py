@@ -53,7 +53,7 @@ from tests.unit.core.test_policy_properties import histories, profiles
 RATES = Rates(DEFAULT_FX_RATES, "CNY")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHECKS = settings(
-    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 # --- random conditions, against the interpreter -----------------------------------------
@@ -155,7 +155,7 @@ POOL = [
 ]
 
 
-@settings(CHECKS, max_examples=1000)
+@settings(CHECKS, max_examples=500)
 @given(match=event_matches())
 def test_a_compiled_match_agrees_with_the_interpreter(match: EventMatch) -> None:
     for ev in POOL:
