@@ -25,7 +25,12 @@ COMPLAINT_MEMORY = timedelta(days=365)
 SENT_MEMORY = timedelta(days=400)  # long enough for once-a-year rules
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, array_like=True):
+# The frozen parts hold only text, times and numbers, so they can never be part of a
+# reference cycle: ``gc=False`` keeps the garbage collector from tracking the tens of
+# thousands of them a worker's cache holds.
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, array_like=True, gc=False):
     event_id: str
     channel: str
     type: str
@@ -41,12 +46,12 @@ class ComplaintTimes(msgspec.Struct, array_like=True):
         return self.opened is not None and (self.resolved is None or self.resolved < self.opened)
 
 
-class Mark(msgspec.Struct, frozen=True, array_like=True):
+class Mark(msgspec.Struct, frozen=True, array_like=True, gc=False):
     at: datetime
     event_id: str
 
 
-class Sent(msgspec.Struct, frozen=True, array_like=True):
+class Sent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """A decision that counted against the contact policy: published, or held out."""
 
     at: datetime
