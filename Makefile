@@ -30,8 +30,8 @@ unit: $(STAMP) ## Unit tests only (no services needed)
 	$(BIN)/pytest -p no:cacheprovider tests/unit
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check hub agents schemas tests bench
-	$(BIN)/ruff format --check hub agents schemas tests bench
+	$(BIN)/ruff check hub agents schemas tests bench tools
+	$(BIN)/ruff format --check hub agents schemas tests bench tools
 
 typecheck: $(STAMP) ## mypy --strict on hub, agents and schemas
 	$(BIN)/mypy
