@@ -89,23 +89,25 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def _pid_in(path: Path) -> int | None:
-    """The pid on the first line of a pid file, if that process is alive."""
+def _pid_in(path: Path, command: bytes) -> int | None:
+    """The pid on the first line of a pid file, if that process is alive and its command
+    line holds ``command`` (a stale pid file may name a reused pid)."""
     try:
         pid = int(path.read_text().split()[0])
+        cmdline = (PROC / str(pid) / "cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return None
-    return pid if read_stat(pid) is not None else None
+    return pid if command in cmdline else None
 
 
 def broker_pid() -> int | None:
     """The local broker started by ``hub infra up`` (its pid file, as hub.infra.local lays it)."""
-    return _pid_in(local.kafka().root / "broker.pid")
+    return _pid_in(local.kafka().root / "broker.pid", b"kafka.Kafka")
 
 
 def postgres_pid() -> int | None:
     """The local PostgreSQL's postmaster; its backends are its children."""
-    return _pid_in(local.postgres().data / "postmaster.pid")
+    return _pid_in(local.postgres().data / "postmaster.pid", b"postgres")
 
 
 class CpuWindow:

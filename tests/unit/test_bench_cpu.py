@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 from bench import cpu
 
@@ -45,3 +46,12 @@ def test_a_window_reports_micros_per_event_of_what_it_measured() -> None:
 
 def test_rss_of_this_process_is_read() -> None:
     assert cpu.rss_bytes(os.getpid()) > 1_000_000
+
+
+def test_a_pid_file_counts_only_when_its_process_runs_that_command(tmp_path: Path) -> None:
+    pidfile = tmp_path / "broker.pid"
+    pidfile.write_text(f"{os.getpid()}\n")
+
+    assert cpu._pid_in(pidfile, b"python") == os.getpid()
+    assert cpu._pid_in(pidfile, b"kafka.Kafka") is None
+    assert cpu._pid_in(tmp_path / "missing.pid", b"python") is None
