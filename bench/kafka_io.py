@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.kafka_counts import Offsets, end_offsets
@@ -77,6 +77,32 @@ class Arrivals:
         if seen < expect:
             raise RuntimeError(f"only {seen} of {expect} records arrived")
         return time.perf_counter() - first
+
+
+async def committed(bootstrap: str, group: str, topic: str, timeout_s: float = 180) -> None:
+    """Wait until ``group`` has committed every record now on ``topic``: whichever of its
+    workers consumed them, and however often a rebalance made one consume them again."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        ends = await consumer.end_offsets(
+            [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        )
+        deadline = time.monotonic() + timeout_s
+        behind = ends
+        while time.monotonic() < deadline:
+            offsets = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+            behind = {tp: end for tp, end in ends.items() if end > 0 and offsets[tp].offset < end}
+            if not behind:
+                return
+            await asyncio.sleep(1.0)
+        raise RuntimeError(f"{group} did not commit {sorted(str(tp) for tp in behind)} within {timeout_s}s")
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 async def settled_offsets(bootstrap: str, prefix: str, quiet_s: float = 1.0, max_s: float = 15.0) -> Offsets:

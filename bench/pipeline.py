@@ -12,13 +12,14 @@ import asyncpg
 from bench import cpu
 from bench.figures import Latency, Throughput
 from bench.kafka_counts import RecordCounts, records_per_event
-from bench.kafka_io import publish, settled_offsets
+from bench.kafka_io import committed, publish, settled_offsets
 from bench.latency import measure_latency
 from bench.profile import Profile, Profiler
-from bench.workers import HubWorker, all_ready, profiles_consumed
+from bench.workers import HubWorker, all_ready
 from hub.kafka_admin import ensure_topics
-from hub.settings import load_settings
+from hub.settings import Settings, load_settings
 from hub.simulate import Record
+from schemas import topics
 
 PROFILES = Path("docs/profiles")
 
@@ -35,11 +36,14 @@ class HubRun:
     def prefix(self) -> str:
         return f"{self.run}.{self.name}."
 
+    @property
+    def settings(self) -> Settings:
+        return load_settings(topic_prefix=self.prefix, partitions=self.partitions)
+
     async def topics(self) -> str:
         """Create the run's contract topics; return the broker."""
-        settings = load_settings(topic_prefix=self.prefix, partitions=self.partitions)
-        await ensure_topics(settings)
-        return settings.require_kafka()
+        await ensure_topics(self.settings)
+        return self.settings.require_kafka()
 
     def worker(self, n: int = 0) -> HubWorker:
         return HubWorker(self.prefix, f".hub-data/{self.run}.{self.name}.{n}", self.partitions)
@@ -108,15 +112,18 @@ def _throughput(window: cpu.CpuWindow, events: int, seconds: float) -> Throughpu
 
 
 async def start(run: HubRun, count: int, profiles: list[Record]) -> tuple[str, list[HubWorker]]:
-    """Topics, profiles and ``count`` ready workers that have stored every profile."""
+    """Topics and ``count`` ready workers in one group that have consumed every profile."""
     bootstrap = await run.topics()
-    await publish(bootstrap, run.records(profiles))
     workers = [run.worker(n).start() for n in range(count)]
     try:
         await all_ready(workers)
         # Profiles first, as in production: a quarter of the events name their customer
-        # only by an identifier, which the profiles' identifier index resolves.
-        await profiles_consumed(workers, len(profiles))
+        # only by an identifier, which the profiles' identifier index resolves. Published
+        # once the group is stable: profiles consumed by the first worker before the
+        # second joined were seen neither committed nor all consumed after the rebalance.
+        await publish(bootstrap, run.records(profiles))
+        settings = run.settings
+        await committed(bootstrap, settings.app_id, settings.topic(topics.CUSTOMERS_PROFILE))
     except BaseException:
         stop_all(workers)
         raise

@@ -5,8 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 
 from hub.readiness import free_port, wait_until_ready
@@ -79,12 +77,6 @@ class HubWorker:
     def remove_data(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def metric(self, name: str) -> float:
-        """The sum of one metric's samples on the worker's ``/metrics`` (0 when absent)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as answer:
-            lines = answer.read().decode().splitlines()
-        return sum(float(line.split()[-1]) for line in lines if line.split("{")[0].split(" ")[0] == name)
-
 
 async def all_ready(workers: list[HubWorker]) -> None:
     """Every worker ready, and still all ready after the group has had time to settle:
@@ -95,15 +87,3 @@ async def all_ready(workers: list[HubWorker]) -> None:
         await asyncio.sleep(2.0)
     for worker in workers:
         await worker.ready()
-
-
-async def profiles_consumed(workers: list[HubWorker], expect: int, timeout_s: float = 180) -> None:
-    """Wait until the workers together have stored ``expect`` profiles."""
-    deadline = time.monotonic() + timeout_s
-    stored: list[float] = []
-    while time.monotonic() < deadline:
-        stored = [await asyncio.to_thread(w.metric, "hub_profiles_consumed_total") for w in workers]
-        if sum(stored) >= expect:
-            return
-        await asyncio.sleep(1.0)
-    raise RuntimeError(f"the hub stored {stored} of {expect} profiles in {timeout_s}s")
