@@ -79,27 +79,27 @@ class Arrivals:
         return time.perf_counter() - first
 
 
-async def committed(bootstrap: str, group: str, topic: str, timeout_s: float = 180) -> None:
-    """Wait until ``group`` has committed every record now on ``topic``: whichever of its
-    workers consumed them, and however often a rebalance made one consume them again."""
+async def committed(bootstrap: str, group: str, names: list[str], timeout_s: float = 600) -> None:
+    """Wait until ``group`` has committed every record on the topics ``names``, as far as
+    each has grown at that moment: whichever of its workers consumed them, and however
+    often a rebalance made one consume them again. Faust commits every few seconds."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await consumer.start()
     try:
-        (described,) = await admin.describe_topics([topic])
-        ends = await consumer.end_offsets(
-            [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        )
+        described = await admin.describe_topics(names)
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
         deadline = time.monotonic() + timeout_s
-        behind = ends
+        behind: list[TopicPartition] = []
         while time.monotonic() < deadline:
-            offsets = await admin.list_consumer_group_offsets(group, partitions=list(ends))
-            behind = {tp: end for tp, end in ends.items() if end > 0 and offsets[tp].offset < end}
+            ends = await consumer.end_offsets(partitions)
+            offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
+            behind = [tp for tp, end in ends.items() if end > 0 and offsets[tp].offset < end]
             if not behind:
                 return
             await asyncio.sleep(1.0)
-        raise RuntimeError(f"{group} did not commit {sorted(str(tp) for tp in behind)} within {timeout_s}s")
+        raise RuntimeError(f"{group} did not commit {sorted(map(str, behind))} within {timeout_s}s")
     finally:
         await consumer.stop()
         await admin.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 from bench import cpu
 from bench.figures import State
 from bench.kafka_io import publish
-from bench.pipeline import HubRun, rows_until
+from bench.pipeline import HubRun, recorded
 from schemas import topics
 
 RESTART_TIMEOUT_S = 600
@@ -50,7 +50,7 @@ async def held_state(run: HubRun, url: str, customers: int) -> State:
     try:
         await worker.ready()
         await publish(bootstrap, logins(run.prefix, customers))
-        await rows_until(url, run.prefix, customers, timeout_s=600 + customers / 200)
+        await recorded(run, bootstrap, url, customers, timeout_s=600 + customers / 200)
         rss = cpu.rss_bytes(worker.pid)
         began = time.monotonic()
         if not worker.stop(timeout_s=RESTART_TIMEOUT_S):
