@@ -43,11 +43,17 @@ class State:
     stop_s: float
     """SIGTERM to exit."""
     start_to_ready_s: float
-    """Start of the new worker to /readyz answering 200."""
+    """Start of a new worker on the same data folder to /readyz answering 200."""
+    empty_start_to_ready_s: float
+    """The same for a new worker on an empty data folder (state from the changelog)."""
 
     @property
     def restart_to_ready_s(self) -> float:
         return self.stop_s + self.start_to_ready_s
+
+    @property
+    def empty_restart_to_ready_s(self) -> float:
+        return self.stop_s + self.empty_start_to_ready_s
 
 
 @dataclass(frozen=True, slots=True)
