@@ -86,8 +86,14 @@ async def recorded(
     first found events missing.
     """
     settings = run.settings
-    consumed = [*topics.CHANNEL_TOPICS.values(), topics.INTERACTIONS_UNRESOLVED, topics.INTERACTIONS_ACCEPTED]
-    await committed(bootstrap, settings.app_id, [settings.topic(t) for t in consumed], timeout_s)
+    # In the order records flow: the hot path's group reads the channels, Faust's group the
+    # resolve stage, and the hot path the accepted events both send on.
+    channels = [settings.topic(t) for t in topics.CHANNEL_TOPICS.values()]
+    await committed(bootstrap, settings.hot_path_group, channels, timeout_s)
+    await committed(bootstrap, settings.app_id, [settings.topic(topics.INTERACTIONS_UNRESOLVED)], timeout_s)
+    await committed(
+        bootstrap, settings.hot_path_group, [settings.topic(topics.INTERACTIONS_ACCEPTED)], timeout_s
+    )
     if window is not None:
         window.stop()
     connection = await asyncpg.connect(url)

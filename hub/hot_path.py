@@ -135,7 +135,7 @@ class HotPath(mode.Service):
         )
         self._consumer = AIOKafkaConsumer(
             **options,
-            group_id=f"{settings.app_id}.hot-path",
+            group_id=settings.hot_path_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         """Faust application id; it names the consumer group and internal topics."""
         return f"{self.topic_prefix}interaction-hub"
 
+    @property
+    def hot_path_group(self) -> str:
+        """Consumer group of the hot path's own consumer (channel and internal accepted topics)."""
+        return f"{self.app_id}.hot-path"
+
     def require_kafka(self) -> str:
         if not self.kafka_bootstrap:
             raise ConfigError(

@@ -12,6 +12,7 @@ checks that its shard's event time has passed, and a duplicate changes the state
 the first delivery did but decides nothing again.
 """
 
+import heapq
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,42 @@ def watermarks(events: Sequence[ReceivedEvent]) -> dict[int, datetime]:
     return marks
 
 
+class _Pending:
+    """The checks not settled yet, per shard in due order, and per customer for follow-ups."""
+
+    def __init__(self, due: Sequence[tuple[ScheduledCheck, int]]) -> None:
+        self._by_shard: dict[int, list[tuple[datetime, str, ScheduledCheck]]] = {}
+        self._by_customer: dict[str, list[ScheduledCheck]] = {}
+        self._settled: set[str] = set()
+        for check, shard in due:
+            self.add(check, shard)
+
+    def add(self, check: ScheduledCheck, shard: int) -> None:
+        heapq.heappush(self._by_shard.setdefault(shard, []), (check.due_at, check.check_id, check))
+        self._by_customer.setdefault(check.customer_id, []).append(check)
+
+    def passed(self, shard: int, clock: datetime) -> list[ScheduledCheck]:
+        """Take the checks of ``shard`` due by ``clock``, in due order."""
+        heap = self._by_shard.get(shard, [])
+        taken = []
+        while heap and heap[0][0] <= clock:
+            _, check_id, check = heapq.heappop(heap)
+            if check_id not in self._settled:
+                self._settled.add(check_id)
+                taken.append(check)
+        return taken
+
+    def answer(self, cancellation: Cancellation) -> list[str]:
+        """Settle the checks ``cancellation`` answers; return their ids."""
+        answered = [
+            check.check_id
+            for check in self._by_customer.get(cancellation.customer_id, [])
+            if check.check_id not in self._settled and answers(cancellation, check)
+        ]
+        self._settled.update(answered)
+        return answered
+
+
 def decide_batch(
     events: Sequence[ReceivedEvent],
     new_ids: set[str],
@@ -109,25 +146,26 @@ def decide_batch(
     so that where batch boundaries fall changes nothing. A follow-up cancels the checks it
     answers that are not due yet."""
     out = BatchDecisions()
-    pending = sorted(due, key=_due_order)
+    pending = _Pending(due)
+    scheduled: set[str] = set()
     clock: dict[int, datetime] = {}
     decided_ids: set[str] = set()
     for item in events:
         clock[item.shard] = max(clock.get(item.shard, event_clock(item)), event_clock(item))
-        pending = _fire_passed(pending, clock, subjects, config, out)
+        _fire(pending.passed(item.shard, clock[item.shard]), item.shard, subjects, config, out)
         decision = _decide_one(item, new_ids, decided_ids, subjects, config, out)
         if decision is None:
             continue
         for cancellation in decision.cancellations:
-            answered = {p[0].check_id for p in pending if answers(cancellation, p[0])}
-            pending = [p for p in pending if p[0].check_id not in answered]
-            out.answered += [c.check_id for c, _ in out.schedules if c.check_id in answered]
+            answered = pending.answer(cancellation)
+            out.answered += [check_id for check_id in answered if check_id in scheduled]
         for check in decision.schedules:
-            if all(check.check_id != c.check_id for c, _ in out.schedules):
+            if check.check_id not in scheduled:
+                scheduled.add(check.check_id)
                 out.schedules.append((check, item.shard))
-                pending.append((check, item.shard))
-        pending.sort(key=_due_order)
-    _fire_passed(pending, clock, subjects, config, out)
+                pending.add(check, item.shard)
+    for shard, at in clock.items():
+        _fire(pending.passed(shard, at), shard, subjects, config, out)
     return out
 
 
@@ -141,26 +179,17 @@ def answers(cancellation: Cancellation, check: ScheduledCheck) -> bool:
     )
 
 
-def _due_order(item: tuple[ScheduledCheck, int]) -> tuple[datetime, str]:
-    return item[0].due_at, item[0].check_id
-
-
-def _fire_passed(
-    pending: list[tuple[ScheduledCheck, int]],
-    clock: Mapping[int, datetime],
+def _fire(
+    checks: Sequence[ScheduledCheck],
+    shard: int,
     subjects: Subjects,
     config: DecisionConfig,
     out: BatchDecisions,
-) -> list[tuple[ScheduledCheck, int]]:
-    """Fire the checks whose shard's event time passed them; return the others."""
-    passed = [p for p in pending if p[1] in clock and p[0].due_at <= clock[p[1]]]
-    if not passed:
-        return pending
-    for check, shard in passed:
+) -> None:
+    for check in checks:
         out.fired.append(check.check_id)
         decision = decide_due(check, subjects.of(check.customer_id), config)
         out.collect(decision, check.check_id, shard, subjects)
-    return [p for p in pending if p not in passed]
 
 
 def _decide_one(
