@@ -58,6 +58,7 @@ class _Batch:
     shard_of: dict[str, int] = field(default_factory=dict)
     """Customer -> the partition (of the channel and internal topics) that holds their state."""
     declined: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    profiles: dict[str, CustomerProfile | None] = field(default_factory=dict)
 
 
 class HistoryRecorder:
@@ -119,7 +120,9 @@ class HistoryRecorder:
         for check, shard in due:
             batch.shard_of[check.customer_id] = shard
         await self._recall(work, events, batch)
-        subjects = Subjects(partial(self._state, batch), self._profile_of, batch.declined, self._topic_for)
+        subjects = Subjects(
+            partial(self._state, batch), partial(self._profile_of, batch), batch.declined, self._topic_for
+        )
         decisions = decide_batch(events, new_ids, due, subjects, config)
         # Cancelled first: the batch's follow-ups answer only checks stored before it (the
         # fold settled its own); then its schedules, then what it fired or answered.
@@ -191,9 +194,13 @@ class HistoryRecorder:
             batch.states[customer_id] = self._states.get(customer_id)
         return batch.states[customer_id]
 
-    def _profile_of(self, customer_id: str) -> CustomerProfile | None:
-        raw = self._profiles(customer_id)
-        return None if raw is None else _parse_profile(raw)
+    def _profile_of(self, batch: _Batch, customer_id: str) -> CustomerProfile | None:
+        # Once per customer and batch: every decision asks, and the profile table's reads
+        # (RocksDB) showed in the profile.
+        if customer_id not in batch.profiles:
+            raw = self._profiles(customer_id)
+            batch.profiles[customer_id] = None if raw is None else _parse_profile(raw)
+        return batch.profiles[customer_id]
 
     def _topic_for(self, trigger: Trigger) -> str:
         return self._care_topic if trigger.kind == "care" else self._sales_topic
