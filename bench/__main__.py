@@ -52,8 +52,8 @@ def events(seed: int, start: datetime) -> tuple[list[Record], list[Record]]:
     return list(generator.profiles()), list(generator.events(EVENTS))
 
 
-def _per_event(seconds: float, events: int) -> float:
-    return seconds * 1e6 / events
+def _per_event(seconds: float, count: int) -> float:
+    return seconds * 1e6 / count
 
 
 async def bench_raw(bootstrap: str, run: str, stream: list[Record]) -> Throughput:
