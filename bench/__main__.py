@@ -24,7 +24,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import cpu
+from bench import cpu, isolation
 from bench.figures import Figures, Throughput
 from bench.kafka_io import Arrivals, create_topics, publish
 from bench.passthrough import passthrough
@@ -52,8 +52,8 @@ def events(seed: int, start: datetime) -> tuple[list[Record], list[Record]]:
     return list(generator.profiles()), list(generator.events(EVENTS))
 
 
-def _per_event(seconds: float, events: int) -> float:
-    return seconds * 1e6 / events
+def _per_event(seconds: float, count: int) -> float:
+    return seconds * 1e6 / count
 
 
 async def bench_raw(bootstrap: str, run: str, stream: list[Record]) -> Throughput:
@@ -121,8 +121,22 @@ async def measure() -> str:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     settings = load_settings()
     bootstrap = await prepare(settings)
-    url = settings.require_database_url()
     run = f"bench-{uuid.uuid4().hex[:6]}"
+    server, database = settings.require_database_url(), isolation.database_name(run)
+    url = await isolation.create_database(server, database)
+    # The workers and every Settings read from here on use the run's own database.
+    os.environ["HUB_DATABASE_URL"] = url
+    try:
+        await migrate_database(load_settings())
+        figures = await measure_run(bootstrap, url, run)
+    finally:
+        os.environ["HUB_DATABASE_URL"] = server
+        await isolation.drop_database(server, database)
+        await isolation.delete_topics(bootstrap, run)
+    return render(figures, REPORT)
+
+
+async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
     seed, start = int(time.time()), datetime.now(UTC) - timedelta(seconds=3 * EVENTS + 60)
     profiles, stream = events(seed, start)
     print(f"benchmark {run}: {EVENTS} events, {PARTITIONS} partitions, broker {bootstrap}", flush=True)
@@ -144,7 +158,7 @@ async def measure() -> str:
         print(
             f"  {STATE_CUSTOMERS:,} customers: restart-to-ready {state.restart_to_ready_s:.1f} s", flush=True
         )
-    figures = Figures(
+    return Figures(
         run=run,
         events=EVENTS,
         partitions=PARTITIONS,
@@ -160,7 +174,6 @@ async def measure() -> str:
         group_partitions=GROUP_PARTITIONS,
         state=state,
     )
-    return render(figures, REPORT)
 
 
 async def prepare_only() -> None:
