@@ -30,18 +30,18 @@ def with_database(url: str, name: str) -> str:
 
 async def create_database(url: str, name: str) -> str:
     """Create database ``name`` on the server of ``url``; return its URL."""
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(f"CREATE DATABASE {name}")
-    finally:
-        await connection.close()
+    await _execute(url, f"CREATE DATABASE {name}")
     return with_database(url, name)
 
 
 async def drop_database(url: str, name: str) -> None:
+    await _execute(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def _execute(url: str, statement: str) -> None:
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await connection.execute(statement)
     finally:
         await connection.close()
 

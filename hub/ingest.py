@@ -85,10 +85,21 @@ def route_headers(
     record: SourceRecord, named: str, received_at: datetime, identity: Identity
 ) -> tuple[str, dict[str, bytes]]:
     """The customer an event goes to (the survivor of ``named``'s merges) and its headers."""
+    customer_id = surviving_customer(named, identity)
+    return customer_id, accepted_headers(record, received_at, customer_id)
+
+
+def surviving_customer(named: str, identity: Identity) -> str:
+    """``named``, or the customer it was merged into (counted)."""
     customer_id = survivor(named, identity.merged_into)
     if customer_id != named:
         metrics.CUSTOMERS_MERGED.inc()
-    return customer_id, {**source_headers(record, received_at), HEADER_CUSTOMER: customer_id.encode()}
+    return customer_id
+
+
+def accepted_headers(record: SourceRecord, received_at: datetime, customer_id: str) -> dict[str, bytes]:
+    """The headers of an event on the internal topic of accepted events."""
+    return {**source_headers(record, received_at), HEADER_CUSTOMER: customer_id.encode()}
 
 
 HomeCheck = Callable[[SourceRecord, str], bool]
@@ -166,9 +177,7 @@ class Ingestor:
                 await self._sink.send(self._unresolved_topic, key, value, source_headers(record, now))
             )
             return
-        customer_id = survivor(named, self._identity.merged_into)
-        if customer_id != named:
-            metrics.CUSTOMERS_MERGED.inc()
+        customer_id = surviving_customer(named, self._identity)
         if self._is_home(record, customer_id):
             routed.home.append(
                 AcceptedRecord(
@@ -183,7 +192,7 @@ class Ingestor:
                 )
             )
             return
-        headers = {**source_headers(record, now), HEADER_CUSTOMER: customer_id.encode()}
+        headers = accepted_headers(record, now, customer_id)
         routed.acks.append(await self._sink.send(self._accepted_topic, customer_id.encode(), value, headers))
 
     async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> Awaitable[Any]:

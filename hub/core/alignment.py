@@ -99,10 +99,6 @@ class Aligner(Generic[T]):
         queue = self._shards.get(shard, _Shard()).queues.get(source)
         return min((held.offset for held in queue), default=None) if queue else None
 
-    def held(self, source: Source, shard: int) -> int:
-        queue = self._shards.get(shard, _Shard()).queues.get(source)
-        return len(queue) if queue else 0
-
     def waiting(self) -> int:
         return sum(len(q) for state in self._shards.values() for q in state.queues.values())
 
