@@ -4,7 +4,7 @@
 2. the minimal Faust agent that forwards each event, as Faust's docs show it;
 3. the full hub pipeline (validate, re-key, record in PostgreSQL, decide, publish) with
    one worker, profiled by py-spy, with the Kafka records it wrote per event; then its
-   event-to-trigger latency at half the rate it sustained;
+   event-to-trigger latency with live traffic offered at half the rate it sustained;
 4. the full pipeline again with two workers in one group on eight partitions;
 5. optionally (BENCH_STATE_CUSTOMERS), a worker holding that many customers' state: its
    resident memory and its restart-to-ready time.
@@ -27,6 +27,7 @@ from pathlib import Path
 from bench import cpu, isolation
 from bench.figures import Figures, Throughput
 from bench.kafka_io import Arrivals, create_topics, publish
+from bench.latency import PROBE_EVERY
 from bench.passthrough import passthrough
 from bench.pipeline import HubRun, single_worker, worker_group
 from bench.report import render
@@ -47,9 +48,9 @@ GROUP_PARTITIONS = 8
 REPORT = Path("docs/benchmarks.md")
 
 
-def events(seed: int, start: datetime) -> tuple[list[Record], list[Record]]:
+def events(seed: int, start: datetime, count: int = EVENTS) -> tuple[list[Record], list[Record]]:
     generator = TrafficGenerator(2000, seed=seed, start=start, bad_share=0, duplicate_share=0)
-    return list(generator.profiles()), list(generator.events(EVENTS))
+    return list(generator.profiles()), list(generator.events(count))
 
 
 def _per_event(seconds: float, count: int) -> float:
@@ -144,7 +145,11 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
     print(f"  raw aiokafka passthrough : {raw.rate:10,.0f} events/s", flush=True)
     minimal = await bench_faust(bootstrap, run, stream)
     print(f"  minimal Faust agent      : {minimal.rate:10,.0f} events/s", flush=True)
-    single = await single_worker(HubRun(run, "hub", PARTITIONS), url, profiles, stream, LATENCY_EVENTS)
+    # Events of their own: event ids are unique across the whole contact history.
+    live_traffic = events(seed + 2, start, LATENCY_EVENTS * (PROBE_EVERY - 1))[1]
+    single = await single_worker(
+        HubRun(run, "hub", PARTITIONS), url, profiles, stream, LATENCY_EVENTS, live_traffic
+    )
     print(f"  full hub pipeline        : {single.throughput.rate:10,.0f} events/s", flush=True)
     # Events of their own: event ids are unique across the whole contact history.
     group_run = HubRun(run, f"hub{GROUP_PARTITIONS}", GROUP_PARTITIONS)
@@ -167,6 +172,7 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
         full=single.throughput,
         records=single.records,
         latency=single.latency,
+        latency_rekeyed=single.latency_rekeyed,
         profile=single.profile,
         profiler_us=single.profiler_us,
         group=group,

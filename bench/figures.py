@@ -66,6 +66,9 @@ class Figures:
     full: Throughput
     records: RecordCounts
     latency: Latency
+    """Complaints keyed by their customer id: decided where they arrive."""
+    latency_rekeyed: Latency
+    """Complaints keyed by another identifier: re-keyed through the internal topic first."""
     profile: Profile
     profiler_us: float | None
     group: Throughput

@@ -1,20 +1,42 @@
-"""Event-to-trigger latency: complaints offered at a steady rate, each one a care trigger."""
+"""Event-to-trigger latency under representative live load.
+
+The simulated traffic is offered at a steady rate with its event times set to the moment
+each record is sent (live traffic, not a backlog), and every ``PROBE_EVERY``-th record
+is instead a complaint, whose care trigger is timed from its ``occurred_at`` to the
+moment a consumer of ``triggers.care`` receives it. Probes alternate between the two
+ways channel systems key their records: by the customer id, decided on the partition it
+arrives on, and by something else (a channel system's own identifier), which takes a
+second hop through the internal topic first.
+"""
 
 import asyncio
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.figures import Latency
+from hub.simulate import Record
 from schemas import topics
 
+PROBE_EVERY = 10
+SEND_TICK_S = 0.005
+"""Records due in the same 5 ms go out together, as a channel system's producer sends them."""
 
-async def measure_latency(bootstrap: str, prefix: str, rate: float, count: int) -> Latency:
-    """Offer ``count`` complaints at ``rate``/s; seconds from occurred_at to a consumer's receipt
-    of each one's trigger on ``triggers.care``."""
+
+@dataclass(frozen=True, slots=True)
+class Latencies:
+    keyed_by_customer: Latency
+    rekeyed: Latency
+
+
+async def measure_latency(
+    bootstrap: str, prefix: str, rate: float, probes: int, background: list[Record]
+) -> Latencies:
+    """Offer ``background`` (live-timed) and ``probes`` complaints among it at ``rate``/s in all."""
     consumer = AIOKafkaConsumer(
         prefix + topics.TRIGGERS_CARE, bootstrap_servers=bootstrap, auto_offset_reset="latest"
     )
@@ -22,36 +44,53 @@ async def measure_latency(bootstrap: str, prefix: str, rate: float, count: int) 
     await consumer.seek_to_end()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1)
     await producer.start()
-    wanted: set[str] = set()
-    latencies: list[float] = []
+    keyed: dict[str, bool] = {}
+    received: dict[bool, list[float]] = {True: [], False: []}
+    total = probes * PROBE_EVERY
 
     async def send() -> None:
-        interval = 1 / rate
         began = time.perf_counter()
-        for n in range(count):
-            await asyncio.sleep(max(0.0, began + n * interval - time.perf_counter()))
+        others = iter(background)
+        for n in range(total):
+            await asyncio.sleep(max(0.0, began + n / rate - time.perf_counter() - SEND_TICK_S))
+            if n % PROBE_EVERY:
+                record = next(others)
+                await producer.send(prefix + record.topic, live(record.value), key=record.key)
+                continue
             event_id = f"lat-{uuid.uuid4()}"
-            wanted.add(event_id)
-            await producer.send(prefix + topics.INTERACTIONS_PHONE, complaint(event_id), key=b"lat")
+            by_customer = (n // PROBE_EVERY) % 2 == 0
+            keyed[event_id] = by_customer
+            key = customer_of(event_id).encode() if by_customer else b"call-centre"
+            await producer.send(prefix + topics.INTERACTIONS_PHONE, complaint(event_id), key=key)
 
     async def receive() -> None:
-        deadline = time.monotonic() + count / rate + 60
-        while len(latencies) < count and time.monotonic() < deadline:
+        deadline = time.monotonic() + total / rate + 60
+        while sum(map(len, received.values())) < probes and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 now = datetime.now(UTC)
                 for record in records:
                     trigger = json.loads(record.value)
-                    if trigger["evidence"][0] in wanted:
-                        latencies.append(
-                            (now - datetime.fromisoformat(trigger["created_at"])).total_seconds()
-                        )
+                    by_customer = keyed.get(trigger["evidence"][0])
+                    if by_customer is not None:
+                        created = datetime.fromisoformat(trigger["created_at"])
+                        received[by_customer].append((now - created).total_seconds())
 
+    if len(background) < total - probes:
+        raise ValueError(f"{total - probes} background events needed, {len(background)} given")
     try:
         await asyncio.gather(send(), receive())
     finally:
         await producer.stop()
         await consumer.stop()
-    return Latency(rate, count, sorted(latencies))
+    offered = {flag: sum(1 for v in keyed.values() if v is flag) for flag in (True, False)}
+    return Latencies(*(Latency(rate, offered[flag], sorted(received[flag])) for flag in (True, False)))
+
+
+def live(value: bytes) -> bytes:
+    """The event as if it had just happened."""
+    event = json.loads(value)
+    event["occurred_at"] = datetime.now(UTC).isoformat()
+    return json.dumps(event).encode()
 
 
 def complaint(event_id: str) -> bytes:
@@ -62,8 +101,12 @@ def complaint(event_id: str) -> bytes:
             "channel": "phone",
             "type": "complaint",
             "occurred_at": datetime.now(UTC).isoformat(),
-            "customer": {"customer_id": f"L{event_id[-6:]}"},
+            "customer": {"customer_id": customer_of(event_id)},
             "source": {"system": "bench"},
             "payload": {"complaint_id": event_id, "category": "service", "severity": "medium"},
         }
     ).encode()
+
+
+def customer_of(event_id: str) -> str:
+    return f"L{event_id[-6:]}"

@@ -57,6 +57,7 @@ class SingleWorker:
     throughput: Throughput
     records: RecordCounts
     latency: Latency
+    latency_rekeyed: Latency
     profile: Profile
     profiler_us: float | None
     """CPU µs per event that py-spy itself used while it sampled."""
@@ -156,10 +157,15 @@ async def start(run: HubRun, count: int, profiles: list[Record]) -> tuple[str, l
 
 
 async def single_worker(
-    run: HubRun, url: str, profiles: list[Record], stream: list[Record], latency_events: int
+    run: HubRun,
+    url: str,
+    profiles: list[Record],
+    stream: list[Record],
+    latency_events: int,
+    live_traffic: list[Record],
 ) -> SingleWorker:
     """One worker over ``stream``, profiled by py-spy; then its latency at half the rate
-    it sustained."""
+    it sustained, with ``latency_events`` complaints among ``live_traffic``."""
     bootstrap, workers = await start(run, 1, profiles)
     try:
         before = await settled_offsets(bootstrap, run.prefix)
@@ -171,13 +177,16 @@ async def single_worker(
         profile = profiler.stop()
         after = await settled_offsets(bootstrap, run.prefix)
         throughput = _throughput(window, len(stream), seconds)
-        latency = await measure_latency(bootstrap, run.prefix, throughput.rate / 2, latency_events)
+        latency = await measure_latency(
+            bootstrap, run.prefix, throughput.rate / 2, latency_events, live_traffic
+        )
     finally:
         stop_all(workers)
     return SingleWorker(
         throughput=throughput,
         records=records_per_event(before, after, run.prefix, Counter(r.topic for r in stream), len(stream)),
-        latency=latency,
+        latency=latency.keyed_by_customer,
+        latency_rekeyed=latency.rekeyed,
         profile=profile,
         profiler_us=window.micros_per("py-spy", len(stream)),
     )

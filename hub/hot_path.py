@@ -110,8 +110,13 @@ class HotPath(mode.Service):
         self._fetched_until: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._caught_up: set[Source] = set()
-        self._rekeyed_until: dict[TopicPartition, int] = {}
+        """Input partitions with nothing more to fetch when the batch in hand was fetched."""
+        self._in_flight: dict[TopicPartition, list[tuple[int, datetime]]] = {}
+        """(offset, event time) of events this worker re-keyed onto the internal topic that it
+        has not fetched back yet."""
+        self._in_flight_earliest: dict[Source, datetime] = {}
         self._batch_lock = asyncio.Lock()
+        self._committing: asyncio.Future[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._ingestor: Ingestor | None = None
@@ -140,6 +145,7 @@ class HotPath(mode.Service):
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
             max_partition_fetch_bytes=FETCH_BYTES,
+            fetch_max_wait_ms=settings.stream.fetch_wait_ms,
             fetch_max_bytes=4 * FETCH_BYTES,
         )
         try:
@@ -156,6 +162,8 @@ class HotPath(mode.Service):
     async def on_stop(self) -> None:
         # The loop task was cancelled and its batch finished (or handed back) first.
         async with self._batch_lock:
+            with contextlib.suppress(BrokerUnavailable):
+                await self._commit_done()
             await self._commit()
         if self._consumer is not None:
             await self._consumer.stop()
@@ -219,6 +227,8 @@ class HotPath(mode.Service):
         now = time.monotonic()
         for tp, messages in fetched.items():
             self._fetched_until[tp] = messages[-1].offset + 1
+        self._caught_up = await self._caught_up_at_fetch()
+        for tp, messages in fetched.items():
             if tp.topic == self._accepted_topic:
                 for message in messages:
                     self._hold(_accepted(message), (tp.topic, tp.partition), message.offset, now)
@@ -228,25 +238,31 @@ class HotPath(mode.Service):
         home = await retrying(functools.partial(self._route, channel), "ingesting a batch")
         for record in home:
             self._hold(record, (record.topic, record.partition), record.offset, now)
-        await self._refresh_caught_up()
-        released = self._aligner.release(time.monotonic(), self._caught_up.__contains__)
+        self._note_in_flight()
+        released = self._aligner.release(time.monotonic(), self._pending)
         if released:
             await retrying(functools.partial(self._recorder.handle, released), "recording a batch")
         metrics.EVENTS_WAITING_ALIGNMENT.set(self._aligner.waiting())
-        await self._commit()
+        # The broker takes ~7 ms to answer a commit: it goes on while the next batch is
+        # fetched, and the next commit waits for it.
+        await self._commit_done()
+        self._committing = asyncio.ensure_future(self._send_commit(self._offsets_handled()))
 
     async def _route(self, channel: Sequence[SourceRecord]) -> list[AcceptedRecord]:
         assert self._ingestor is not None
         if not channel:
             return []
         routed = await self._ingestor.route(channel)
-        for sent in await asyncio.gather(*routed.acks):
-            if getattr(sent, "topic", None) == self._accepted_topic:
-                # A re-keyed event is on its way back to this worker: until it is fetched,
-                # its partition of the internal topic is not caught up, whatever the last
-                # fetch said.
-                tp = TopicPartition(sent.topic, sent.partition)
-                self._rekeyed_until[tp] = max(self._rekeyed_until.get(tp, 0), sent.offset + 1)
+        await asyncio.gather(*routed.acks)
+        rekeyed = await asyncio.gather(*(ack for ack, _ in routed.rekeyed))
+        assert self._consumer is not None
+        mine = self._consumer.assignment()
+        for sent, (_, at) in zip(rekeyed, routed.rekeyed, strict=True):
+            tp = TopicPartition(sent.topic, sent.partition)
+            if tp in mine:  # the others' owners do not wait for it
+                self._in_flight.setdefault(tp, []).append((sent.offset, at))
+        for (topic, partition), at in routed.passed.items():
+            self._aligner.passed((topic, partition), partition, at)
         return routed.home
 
     def _hold(self, record: AcceptedRecord, source: Source, offset: int, now: float) -> None:
@@ -255,7 +271,27 @@ class HotPath(mode.Service):
         if self._aligner.add(source, record.shard, record, at, offset, now):
             metrics.EVENTS_LATE.inc()
 
-    async def _refresh_caught_up(self) -> None:
+    def _note_in_flight(self) -> None:
+        """Forget the re-keyed events fetched back; note the earliest still on its way per partition."""
+        self._in_flight_earliest = {}
+        for tp, sent in self._in_flight.items():
+            fetched_until = self._fetched_until.get(tp, 0)
+            sent[:] = [(offset, at) for offset, at in sent if offset >= fetched_until]
+            if sent:
+                self._in_flight_earliest[(tp.topic, tp.partition)] = min(at for _, at in sent)
+
+    def _pending(self, source: Source, at: datetime) -> bool:
+        """May ``source`` still bring an event earlier than ``at`` (see :data:`Pending`)?"""
+        if source not in self._caught_up:
+            return True
+        earliest = self._in_flight_earliest.get(source)
+        return earliest is not None and earliest < at
+
+    async def _caught_up_at_fetch(self) -> set[Source]:
+        """The partitions with nothing more to fetch as the batch was fetched. Asked at
+        once: the consumer goes on fetching in the background, and a record that reached
+        the broker after the batch was fetched must not make its partition one to wait for
+        (under steady live traffic, that was nearly every partition)."""
         consumer = self._consumer
         assert consumer is not None
         caught_up = set()
@@ -268,22 +304,33 @@ class HotPath(mode.Service):
             if highwater is None or position is None:
                 continue
             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
-            if position >= max(highwater, self._rekeyed_until.get(tp, 0)):
+            if position >= highwater:
                 caught_up.add((tp.topic, tp.partition))
-        self._caught_up = caught_up
+        return caught_up
+
+    async def _commit_done(self) -> None:
+        """Wait for the commit in flight; its failure is this batch's."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
 
     async def _commit(self) -> None:
         """Commit each partition up to its first record not yet handled."""
-        consumer = self._consumer
-        if consumer is None:
-            return
+        await self._send_commit(self._offsets_handled())
+
+    def _offsets_handled(self) -> dict[TopicPartition, int]:
+        """Per partition, its first record not yet handled, where that moved since the last commit."""
         offsets = {}
         for tp, fetched_until in self._fetched_until.items():
             held = self._aligner.first_held_offset((tp.topic, tp.partition), tp.partition)
             offset = fetched_until if held is None else held
             if self._committed.get(tp) != offset:
                 offsets[tp] = offset
-        if not offsets:
+        return offsets
+
+    async def _send_commit(self, offsets: dict[TopicPartition, int]) -> None:
+        consumer = self._consumer
+        if consumer is None or not offsets:
             return
         try:
             await consumer.commit(offsets)
@@ -324,13 +371,14 @@ class HotPath(mode.Service):
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         # Wait for the batch in flight, commit what it handled, then forget the shards.
         async with self._batch_lock:
+            await self._commit_done()
             await self._commit()
             shards = {tp.partition for tp in revoked}
             self._aligner.forget(shards)
             self._states.forget_shards(shards)
             for tp in revoked:
                 self._fetched_until.pop(tp, None)
-                self._rekeyed_until.pop(tp, None)
+                self._in_flight.pop(tp, None)
                 self._committed.pop(tp, None)
                 with contextlib.suppress(KeyError):  # no series yet
                     metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))

@@ -118,7 +118,17 @@ class Routed:
     home: list[AcceptedRecord] = field(default_factory=list)
     """Events to record in this worker without a second hop, validated once."""
     acks: list[Awaitable[Any]] = field(default_factory=list)
-    """The broker's acknowledgements of what was sent on (re-keyed events, dead letters)."""
+    """The broker's acknowledgements of what was sent on (dead letters, events to resolve)."""
+    rekeyed: list[tuple[Awaitable[Any], datetime]] = field(default_factory=list)
+    """The acknowledgements of events re-keyed onto the internal topic, with their event times."""
+    passed: dict[tuple[str, int], datetime] = field(default_factory=dict)
+    """(topic, partition) -> the latest event time among its valid records sent on."""
+
+    def sent_on(self, record: SourceRecord, event: Interaction) -> None:
+        source = (record.topic, record.partition)
+        latest = self.passed.get(source)
+        if latest is None or event.occurred_at > latest:
+            self.passed[source] = event.occurred_at
 
 
 class Ingestor:
@@ -176,6 +186,7 @@ class Ingestor:
             routed.acks.append(
                 await self._sink.send(self._unresolved_topic, key, value, source_headers(record, now))
             )
+            routed.sent_on(record, event)
             return
         customer_id = surviving_customer(named, self._identity)
         if self._is_home(record, customer_id):
@@ -193,7 +204,9 @@ class Ingestor:
             )
             return
         headers = accepted_headers(record, now, customer_id)
-        routed.acks.append(await self._sink.send(self._accepted_topic, customer_id.encode(), value, headers))
+        ack = await self._sink.send(self._accepted_topic, customer_id.encode(), value, headers)
+        routed.rekeyed.append((ack, event.occurred_at))
+        routed.sent_on(record, event)
 
     async def _dead_letter(self, record: SourceRecord, rejection: Rejection, now: datetime) -> Awaitable[Any]:
         return await dead_letter(

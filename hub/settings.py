@@ -86,8 +86,15 @@ class StreamSettings(_Group):
     alignment_ms: int = Field(1_000, ge=0, le=600_000)
     """How long a record waits for the other input partitions of its customers before it
     is decided anyway (partitions with nothing more to fetch are never waited for)."""
-    linger_ms: int = Field(5, ge=0, le=1_000)
-    """How long the producer gathers records into one request."""
+    linger_ms: int = Field(0, ge=0, le=1_000)
+    """How long the producer waits for more records before it sends a request. A batch's
+    records are all handed to the producer before it first gets to send, so they go out
+    together without waiting; a linger only adds to every batch's latency."""
+    fetch_wait_ms: int = Field(25, ge=0, le=10_000)
+    """How long the broker may hold a fetch that finds nothing new. The consumer leaves
+    partitions that still have records buffered out of its next fetch, so while that
+    fetch waits, records arriving on them wait too: Kafka's default (500 ms) showed as
+    half-second stalls in the latency."""
     state_cache_customers: int = Field(1_000_000, ge=1)
     """Customers whose hot state a worker keeps in memory; others are loaded when needed."""
     profiles_wait_s: float = Field(120.0, ge=0)

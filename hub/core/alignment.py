@@ -7,8 +7,10 @@ after an outage may deliver a whole teller partition before the phone partition 
 holds an earlier complaint. The aligner holds records per input partition, sorted by
 event time, and releases, per shard (partition number), the earliest head first, but
 only once every other input partition of the shard either holds a record, has already
-delivered one at least as late, is caught up (nothing more to fetch: a quiet topic
-costs no latency, as KIP-695 has it), or the head has waited ``window_s`` of real time.
+delivered one at least as late, cannot bring an earlier one as far as the caller knows
+(caught up at the last fetch, so a quiet topic costs no latency, as KIP-695 has it, and
+no record sent to it earlier is still on its way), or the head has waited ``window_s``
+of real time.
 
 A record that arrives after a later one of its shard was released is *late*: it is
 still decided and recorded (its history entry takes its event-time place), but what was
@@ -26,6 +28,10 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 Source = tuple[str, int]
 """An input partition: (topic, partition)."""
+Pending = Callable[[Source, datetime], bool]
+"""``pending(source, at)``: may ``source`` still bring a record earlier than ``at``, as far
+as the caller knows (it was behind the broker at the last fetch, or a record of such an
+event time is on its way to it)."""
 
 
 @dataclass(order=True, slots=True)
@@ -55,20 +61,26 @@ class Aligner(Generic[T]):
         """Hold ``item`` (its event time ``at``, its ``offset`` in ``source``); True if late."""
         state = self._shards.setdefault(shard, _Shard())
         bisect.insort(state.queues.setdefault(source, []), _Held(at, offset, now, item))
-        seen = state.seen_until.get(source)
-        state.seen_until[source] = at if seen is None or at > seen else seen
+        self.passed(source, shard, at)
         return state.released_until is not None and at < state.released_until
 
-    def release(self, now: float, caught_up: Callable[[Source], bool]) -> list[T]:
+    def passed(self, source: Source, shard: int, at: datetime) -> None:
+        """``source`` delivered a record of event time ``at`` that is decided elsewhere (sent
+        on to be re-keyed): the partition has moved on as far as waiting for it goes, like a
+        partition whose records are held here. Without this, a channel partition whose
+        records all take a second hop would hold its shard for the whole window."""
+        state = self._shards.setdefault(shard, _Shard())
+        seen = state.seen_until.get(source)
+        state.seen_until[source] = at if seen is None or at > seen else seen
+
+    def release(self, now: float, pending: Pending) -> list[T]:
         """What may be decided now, in event-time order per shard."""
         released: list[T] = []
         for shard, state in self._shards.items():
-            released += self._release_shard(shard, state, now, caught_up)
+            released += self._release_shard(shard, state, now, pending)
         return released
 
-    def _release_shard(
-        self, shard: int, state: _Shard[T], now: float, caught_up: Callable[[Source], bool]
-    ) -> list[T]:
+    def _release_shard(self, shard: int, state: _Shard[T], now: float, pending: Pending) -> list[T]:
         out: list[T] = []
         inputs = list(self._inputs_of(shard))
         while True:
@@ -77,7 +89,7 @@ class Aligner(Generic[T]):
                 return out
             source, head = min(heads.items(), key=lambda pair: pair[1])
             if now - head.arrived < self._window_s and any(
-                self._may_still_bring_earlier(state, other, head.at, caught_up)
+                self._may_still_bring_earlier(state, other, head.at, pending)
                 for other in inputs
                 if other not in heads
             ):
@@ -88,11 +100,9 @@ class Aligner(Generic[T]):
             out.append(head.item)
 
     @staticmethod
-    def _may_still_bring_earlier(
-        state: _Shard[T], other: Source, at: datetime, caught_up: Callable[[Source], bool]
-    ) -> bool:
+    def _may_still_bring_earlier(state: _Shard[T], other: Source, at: datetime, pending: Pending) -> bool:
         seen = state.seen_until.get(other)
-        return not (seen is not None and seen >= at) and not caught_up(other)
+        return not (seen is not None and seen >= at) and pending(other, at)
 
     def first_held_offset(self, source: Source, shard: int) -> int | None:
         """The lowest offset of ``source`` still held: commits must stop short of it."""

@@ -259,13 +259,18 @@ WHERE customer_id = $1 AND rule_id = $2 AND status = 'pending'
   AND ($3::text IS NULL OR correlation = $3) AND due_at >= $4
 """
 
+# Per shard, so that each one uses the (shard, due_at) index of pending checks: a join
+# on the unnested watermarks was planned as a scan of every pending check (9.7 ms with
+# 22,000 of them, against 0.2 ms).
 _FIRE_DUE = """
 SELECT c.check_id, c.shard, c.customer_id, c.rule_id, c.rule_version, c.due_at, c.correlation, c.evidence,
        c.context::text AS context
-FROM scheduled_checks AS c JOIN unnest($1::integer[], $2::timestamptz[]) AS w(shard, at)
-  ON c.shard = w.shard AND c.due_at <= w.at
-WHERE c.status = 'pending'
-FOR UPDATE OF c
+FROM unnest($1::integer[], $2::timestamptz[]) AS w(shard, at)
+CROSS JOIN LATERAL (
+  SELECT * FROM scheduled_checks AS s
+  WHERE s.shard = w.shard AND s.due_at <= w.at AND s.status = 'pending'
+  FOR UPDATE
+) AS c
 """
 
 _SETTLE = """

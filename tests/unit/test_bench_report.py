@@ -23,6 +23,7 @@ def figures(**changes: object) -> Figures:
         full=Throughput(8_000, 140, 120, 60),
         records=RecordCounts(1.12, 0.07, {"hub.interactions.accepted": 1.0, "triggers.care": 0.07}),
         latency=Latency(4_000, 2000, [i / 2000 for i in range(1, 101)]),
+        latency_rekeyed=Latency(4_000, 2000, [i / 1000 for i in range(1, 101)]),
         profile=Profile(Path("docs/profiles/bench-abc123.txt"), Counter({"a;b": 90, "a": 10})),
         profiler_us=12,
         group=Throughput(9_000, 150, 130, 70),
@@ -74,7 +75,9 @@ def test_report_has_the_table_the_figures_and_the_targets() -> None:
     assert f"{full} 8,000 | 3.20× | 20.0% | 140 | 120 |" in text
     assert "2 workers on 8 partitions" in text
     assert "1.12 records/event (of which triggers 0.07)" in text
-    assert "offered at 4,000/s" in text
+    assert "offered at half the pipeline's measured saturation rate (4,000 events/s" in text
+    assert "keyed by customer id (100 of 2,000 received) p50 26 ms" in text
+    assert "keyed by another identifier (a second hop, 100 of 2,000 received) p50 51 ms" in text
     assert "skipped" in text
     assert "[profiles/bench-abc123.txt](profiles/bench-abc123.txt)" in text
     assert "| 90 | 90.0% | 90.0% | `b` |" in text
