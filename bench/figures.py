@@ -45,7 +45,7 @@ class State:
     start_to_ready_s: float
     """Start of a new worker on the same data folder to /readyz answering 200."""
     empty_start_to_ready_s: float
-    """The same for a new worker on an empty data folder (state from the changelog)."""
+    """The same for a new worker on an empty data folder (states read from PostgreSQL when needed)."""
 
     @property
     def restart_to_ready_s(self) -> float:

@@ -71,7 +71,8 @@ def state_line(state: State | None) -> str:
         f"RSS {state.rss_bytes / 1e6:,.0f} MB, data folder {state.data_bytes / 1e6:,.0f} MB; "
         f"SIGTERM to exit {state.stop_s:.1f} s; a new worker on the same data folder ready in "
         f"{state.start_to_ready_s:.1f} s (restart-to-ready {state.restart_to_ready_s:.1f} s), one on an "
-        f"empty data folder (state from the changelog) in {state.empty_start_to_ready_s:.1f} s "
+        f"empty data folder (states read from PostgreSQL as they are needed) in "
+        f"{state.empty_start_to_ready_s:.1f} s "
         f"(restart-to-ready {state.empty_restart_to_ready_s:.1f} s)."
     )
 

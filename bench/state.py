@@ -4,7 +4,7 @@ takes until it is ready again (BENCH_STATE_CUSTOMERS; 0 skips it).
 One web login each of N distinct customers goes through the worker; once all N are
 recorded, the worker's resident memory is read, it is stopped with SIGTERM, and a new
 worker on the same data folder is timed until ``/readyz`` answers 200; then one on an
-empty data folder, which recovers the state from the changelog topic.
+empty data folder, which reads the states from PostgreSQL as it needs them.
 """
 
 import json
@@ -72,7 +72,7 @@ async def held_state(run: HubRun, url: str, customers: int) -> State:
         stopped = time.monotonic() - began
         data = folder_bytes(Path(worker.data_dir))
         same_folder = await start_to_ready(run.worker())  # a fresh port, the same data folder
-        empty_folder = await start_to_ready(fresh)  # its state recovered from the changelog
+        empty_folder = await start_to_ready(fresh)  # it reads the states from PostgreSQL as needed
     finally:
         worker.stop()
         worker.remove_data()

@@ -15,6 +15,10 @@ from schemas.rejected import RejectedRecord
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+HEADER_TOPIC = "hub-source-topic"
+HEADER_PARTITION = "hub-source-partition"
+HEADER_OFFSET = "hub-source-offset"
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
@@ -31,15 +35,25 @@ class SourceRecord:
         """From a Faust message (anything with topic, partition, offset, key and value)."""
         return cls(message.topic, message.partition, message.offset, message.key, message.value)
 
+    def position_headers(self) -> dict[str, bytes]:
+        """Where the record was consumed: on the internal topics and on dead letters, whose
+        consumers drop repeats (a replay dead-letters the same record again) by it."""
+        return {
+            HEADER_TOPIC: self.topic.encode(),
+            HEADER_PARTITION: str(self.partition).encode(),
+            HEADER_OFFSET: str(self.offset).encode(),
+        }
+
 
 async def dead_letter(
     sink: RecordSink, dlq_topic: str, record: SourceRecord, *, category: str, reason: str, now: datetime
 ) -> Awaitable[Any]:
-    """Send ``record`` to the dead-letter topic under its original key; return the broker ack.
+    """Send ``record`` to the dead-letter topic under its original key, with its position in
+    the headers as in the body; return the broker ack.
 
     ``category`` is the stable first word of the reason and the metric label.
     """
-    metrics.EVENTS_REJECTED.labels(category).inc()
+    metrics.labelled(metrics.EVENTS_REJECTED, category).inc()
     rejected = RejectedRecord(
         reason=reason,
         topic=record.topic,
@@ -48,7 +62,9 @@ async def dead_letter(
         received_at=now,
         raw=raw_as_text(record.value),
     )
-    return await sink.send(dlq_topic, record.key, rejected.model_dump_json().encode())
+    return await sink.send(
+        dlq_topic, record.key, rejected.model_dump_json().encode(), record.position_headers()
+    )
 
 
 def first_error(category: str, error: ValidationError) -> str:

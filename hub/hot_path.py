@@ -40,6 +40,7 @@ from hub.core.records import AcceptedRecord
 from hub.dead_letter import SourceRecord
 from hub.errors import BrokerUnavailable
 from hub.ingest import HEADER_CUSTOMER, Identity, Ingestor, read_source
+from hub.isolation import isolate
 from hub.kafka_app import client_options
 from hub.recorder import HistoryRecorder, ProfileLookup, RuleSource
 from hub.runtime import Runtime, finish_before_stopping, retrying
@@ -241,12 +242,26 @@ class HotPath(mode.Service):
         self._note_in_flight()
         released = self._aligner.release(time.monotonic(), self._pending)
         if released:
-            await retrying(functools.partial(self._recorder.handle, released), "recording a batch")
+            await self._record(released)
         metrics.EVENTS_WAITING_ALIGNMENT.set(self._aligner.waiting())
         # The broker takes ~7 ms to answer a commit: it goes on while the next batch is
         # fetched, and the next commit waits for it.
         await self._commit_done()
         self._committing = asyncio.ensure_future(self._send_commit(self._offsets_handled()))
+
+    async def _record(self, records: Sequence[AcceptedRecord]) -> None:
+        """Record and decide ``records``; those that fail alone for good are dead-lettered
+        (:func:`hub.isolation.isolate`). Unavailable services are waited out."""
+        recorder = self._recorder
+        assert recorder is not None
+
+        async def handle(part: Sequence[AcceptedRecord]) -> None:
+            await retrying(functools.partial(recorder.handle, part), "recording a batch")
+
+        poisoned = await isolate(records, handle)
+        if poisoned:
+            dead_letters = functools.partial(recorder.dead_letter_poisoned, poisoned)
+            await retrying(dead_letters, "dead-lettering poison records")
 
     async def _route(self, channel: Sequence[SourceRecord]) -> list[AcceptedRecord]:
         assert self._ingestor is not None
@@ -419,6 +434,7 @@ def _accepted(message: Any) -> AcceptedRecord:
         shard=message.partition,
         customer_id=customer.decode(errors="replace") if customer else None,
         event=event,
+        key=source.key,
     )
 
 

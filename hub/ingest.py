@@ -20,16 +20,13 @@ from hub.core.identity import lookup_keys, survivor
 from hub.core.pii import Keyring
 from hub.core.records import AcceptedRecord
 from hub.core.validation import Rejection, decode_interaction
-from hub.dead_letter import SourceRecord, dead_letter
+from hub.dead_letter import HEADER_OFFSET, HEADER_PARTITION, HEADER_TOPIC, SourceRecord, dead_letter
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
 from schemas.interaction import Interaction
 
 HEADER_RECEIVED_AT = "hub-received-at"
-HEADER_TOPIC = "hub-source-topic"
-HEADER_PARTITION = "hub-source-partition"
-HEADER_OFFSET = "hub-source-offset"
 HEADER_KEY = "hub-source-key"
 HEADER_CUSTOMER = "hub-customer-id"
 
@@ -50,12 +47,7 @@ class Identity:
 
 def source_headers(record: SourceRecord, received_at: datetime) -> dict[str, bytes]:
     """Where a record came from, for the internal topics."""
-    headers = {
-        HEADER_RECEIVED_AT: received_at.isoformat().encode(),
-        HEADER_TOPIC: record.topic.encode(),
-        HEADER_PARTITION: str(record.partition).encode(),
-        HEADER_OFFSET: str(record.offset).encode(),
-    }
+    headers = {HEADER_RECEIVED_AT: received_at.isoformat().encode(), **record.position_headers()}
     if record.key is not None:
         headers[HEADER_KEY] = record.key
     return headers
@@ -171,7 +163,7 @@ class Ingestor:
             if isinstance(outcome, Rejection):
                 routed.acks.append(await self._dead_letter(record, outcome, now))
                 continue
-            metrics.EVENTS_CONSUMED.labels(outcome.channel, outcome.type).inc()
+            metrics.labelled(metrics.EVENTS_CONSUMED, outcome.channel, outcome.type).inc()
             await self._route(record, outcome, now, routed)
         return routed
 
@@ -200,6 +192,7 @@ class Ingestor:
                     shard=record.partition,
                     customer_id=customer_id,
                     event=event,
+                    key=record.key,
                 )
             )
             return

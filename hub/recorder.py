@@ -11,6 +11,8 @@ partition recorded but did not publish is published now.
 
 import asyncio
 import functools
+import logging
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +40,8 @@ from schemas import topics
 from schemas.interaction import INTERACTION_ADAPTER
 from schemas.profile import CustomerProfile
 from schemas.trigger import Trigger
+
+log = logging.getLogger(__name__)
 
 ProfileLookup = Callable[[str], bytes | None]
 RuleSource = Callable[[], list[RuleSpec]]
@@ -99,21 +103,22 @@ class HistoryRecorder:
         )
         try:
             async with self._store.unit_of_work() as work:
-                decisions, leftovers = await self._decide(work, received, config, batch)
+                decisions, leftovers, saved = await self._decide(work, received, config, batch)
         except BaseException:
             # What the batch changed in memory is not what PostgreSQL holds: a retry
             # starts from the stored states.
             self._states.discard(batch.states)
             raise
-        self._states.commit()
+        self._states.commit(saved)
         metrics.TRIGGERS_REPUBLISHED.inc(len(leftovers))
         self._count(decisions)
         await self._publish(leftovers + decisions.outbox, received)
 
     async def _decide(
         self, work: UnitOfWork, events: Sequence[ReceivedEvent], config: DecisionConfig, batch: _Batch
-    ) -> tuple[BatchDecisions, list[OutboxEntry]]:
-        """The batch's transaction; also returns the triggers an earlier owner left unpublished."""
+    ) -> tuple[BatchDecisions, list[OutboxEntry], list[tuple[str, int, bytes]]]:
+        """The batch's transaction; also returns the triggers an earlier owner left
+        unpublished and the states it saved (customer, shard, encoded)."""
         new_ids = await work.add_interactions(events, self._hasher)
         leftovers = await work.unpublished_triggers(sorted({r.shard for r in events}))
         due = await work.due_checks(watermarks(events))
@@ -133,13 +138,12 @@ class HistoryRecorder:
         await work.record_acquisitions(decisions.acquisitions)
         await work.add_decisions(decisions.decided)
         await work.add_triggers(decisions.outbox)
-        await work.save_states(
-            [
-                (customer_id, batch.shard_of[customer_id], state.to_bytes())
-                for customer_id, state in batch.states.items()
-            ]
-        )
-        return decisions, leftovers
+        saved = [
+            (customer_id, batch.shard_of[customer_id], state.to_bytes())
+            for customer_id, state in batch.states.items()
+        ]
+        await work.save_states(saved)
+        return decisions, leftovers, saved
 
     async def _recall(self, work: UnitOfWork, events: Sequence[ReceivedEvent], batch: _Batch) -> None:
         """Load the states; a customer with none stored gets what counted against the policy
@@ -152,6 +156,32 @@ class HistoryRecorder:
         earliest = min((e.event.occurred_at for e in events), default=self._clock()) - SENT_MEMORY
         for customer_id, sent in await work.counted_decisions(sorted(unknown), earliest):
             self._state(batch, customer_id).record_sent(sent)
+
+    async def dead_letter_poisoned(self, poisoned: Sequence[tuple[AcceptedRecord, Exception]]) -> None:
+        """Dead-letter records whose handling failed alone (see the hot path's isolation).
+        The reason names the exception's type only: its message may quote the record."""
+        acks = []
+        for record, error in poisoned:
+            kind = type(error).__name__
+            log.error(
+                "isolated a record that fails to be recorded (%s): %s[%d]@%d dead-lettered",
+                kind,
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            source = SourceRecord(record.topic, record.partition, record.offset, record.key, record.value)
+            acks.append(
+                await dead_letter(
+                    self._sink,
+                    self._dlq_topic,
+                    source,
+                    category="processing_error",
+                    reason=f"processing_error: {kind} while recording and deciding the event",
+                    now=self._clock(),
+                )
+            )
+        await asyncio.gather(*acks)
 
     async def _parse(self, records: Sequence[AcceptedRecord]) -> list[ReceivedEvent]:
         received, rejected = [], []
@@ -207,11 +237,14 @@ class HistoryRecorder:
 
     def _count(self, decisions: BatchDecisions) -> None:
         for channel, n in decisions.recorded.items():
-            metrics.EVENTS_RECORDED.labels(channel).inc(n)
+            metrics.labelled(metrics.EVENTS_RECORDED, channel).inc(n)
         for channel, n in decisions.duplicates.items():
-            metrics.EVENTS_DUPLICATE.labels(channel).inc(n)
-        for d in decisions.decided:
-            metrics.DECISIONS.labels(d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "").inc()
+            metrics.labelled(metrics.EVENTS_DUPLICATE, channel).inc(n)
+        verdicts = Counter(
+            (d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "") for d in decisions.decided
+        )
+        for labels, n in verdicts.items():
+            metrics.labelled(metrics.DECISIONS, *labels).inc(n)
 
     async def _publish(self, entries: Sequence[OutboxEntry], received: Sequence[ReceivedEvent]) -> None:
         if not entries:
@@ -232,12 +265,12 @@ class HistoryRecorder:
         now = self._clock()
         for entry in entries:
             trigger = entry.trigger
-            metrics.TRIGGERS_PUBLISHED.labels(trigger.kind, trigger.rule.id).inc()
+            metrics.labelled(metrics.TRIGGERS_PUBLISHED, trigger.kind, trigger.rule.id).inc()
             cause = by_id.get(entry.caused_by)
             if cause is not None:
-                metrics.TRIGGER_LATENCY.labels("event_time").observe(
+                metrics.labelled(metrics.TRIGGER_LATENCY, "event_time").observe(
                     max(0.0, (now - cause.event.occurred_at).total_seconds())
                 )
-                metrics.TRIGGER_LATENCY.labels("receipt").observe(
+                metrics.labelled(metrics.TRIGGER_LATENCY, "receipt").observe(
                     max(0.0, (now - cause.received_at).total_seconds())
                 )

@@ -152,7 +152,7 @@ class Resolver:
         if found is None:
             raise AssertionError("routed an unresolved event")
         kind, named = found
-        metrics.IDENTITY_RESOLVED.labels(kind).inc()
+        metrics.labelled(metrics.IDENTITY_RESOLVED, kind).inc()
         source = item.unresolved.source
         customer_id, headers = route_headers(source, named, item.unresolved.received_at, self._identity)
         assert source.value is not None

@@ -6,6 +6,11 @@ from schemas.common import ContractModel, NonEmptyStr
 
 
 class RejectedRecord(ContractModel):
+    """A dead letter. ``topic``, ``partition`` and ``offset`` say where the record was
+    consumed; the Kafka headers ``hub-source-topic``, ``hub-source-partition`` and
+    ``hub-source-offset`` carry the same. A replay dead-letters a record again: a consumer
+    drops the repeats by that position."""
+
     reason: NonEmptyStr
     topic: NonEmptyStr
     partition: int = Field(ge=0)

@@ -44,3 +44,5 @@ class AcceptedRecord:
     identifiers, or the customer it was merged into."""
     event: Interaction | None = None
     """The event as ingest validated it, when the record did not leave the worker since."""
+    key: bytes | None = None
+    """The channel record's own key (its dead letter goes under it)."""

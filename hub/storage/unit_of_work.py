@@ -49,9 +49,12 @@ class UnitOfWork:
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
-        with metrics.DB_WRITE_SECONDS.labels("interactions").time(), converted("storing interactions"):
+        with (
+            metrics.labelled(metrics.DB_WRITE_SECONDS, "interactions").time(),
+            converted("storing interactions"),
+        ):
             rows = await self._connection.fetch(_INSERT_INTERACTIONS, *columns)
-        metrics.DB_BATCH_SIZE.labels("interactions").observe(len(received))
+        metrics.labelled(metrics.DB_BATCH_SIZE, "interactions").observe(len(received))
         return {row["event_id"] for row in rows}
 
     async def unpublished_triggers(self, shards: Sequence[int]) -> list[OutboxEntry]:
@@ -174,7 +177,7 @@ class UnitOfWork:
             )
             for d in decided
         ]
-        with metrics.DB_WRITE_SECONDS.labels("decisions").time(), converted("storing decisions"):
+        with metrics.labelled(metrics.DB_WRITE_SECONDS, "decisions").time(), converted("storing decisions"):
             await self._connection.executemany(_INSERT_DECISION, records)
 
     async def add_triggers(self, entries: Sequence[OutboxEntry]) -> None:
@@ -195,9 +198,9 @@ class UnitOfWork:
             )
             for e in entries
         ]
-        with metrics.DB_WRITE_SECONDS.labels("triggers").time(), converted("storing triggers"):
+        with metrics.labelled(metrics.DB_WRITE_SECONDS, "triggers").time(), converted("storing triggers"):
             await self._connection.executemany(_INSERT_TRIGGER, records)
-        metrics.DB_BATCH_SIZE.labels("triggers").observe(len(entries))
+        metrics.labelled(metrics.DB_BATCH_SIZE, "triggers").observe(len(entries))
 
     async def load_states(self, customer_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored hot state of these customers (those with none are left out)."""
@@ -210,7 +213,10 @@ class UnitOfWork:
         if not states:
             return
         customers, shards, encoded = (list(column) for column in zip(*states, strict=True))
-        with metrics.DB_WRITE_SECONDS.labels("states").time(), converted("storing customer states"):
+        with (
+            metrics.labelled(metrics.DB_WRITE_SECONDS, "states").time(),
+            converted("storing customer states"),
+        ):
             await self._connection.execute(_UPSERT_STATES, customers, shards, encoded)
 
     async def record_acquisitions(self, acquisitions: Sequence[tuple[str, str, datetime, str]]) -> None:

@@ -95,5 +95,6 @@ def test_report_gives_both_restarts_of_a_worker_holding_state() -> None:
 
     assert "Worker holding 1,000,000 customers of state (one web login each): RSS 465 MB" in text
     assert "same data folder ready in 4.2 s (restart-to-ready 7.4 s)" in text
-    assert "empty data folder (state from the changelog) in 61.0 s (restart-to-ready 64.2 s)" in text
+    assert "empty data folder (states read from PostgreSQL as they are needed) in 61.0 s" in text
+    assert "in 61.0 s (restart-to-ready 64.2 s)" in text
     assert "- **missed**: restart-to-ready ≤ 30 s with 1,000,000 customers, empty data folder" in text

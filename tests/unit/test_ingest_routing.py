@@ -118,10 +118,16 @@ async def test_a_bad_record_goes_to_the_dlq_under_its_key(value: bytes | None, c
     h = Harness()
     bad = SourceRecord(h.phone_topic, 1, 5, b"k", value)
     await h.ingestor.handle([bad])
-    [(topic, key, sent, _)] = h.sink.sent
+    [(topic, key, sent, headers)] = h.sink.sent
     dead = json.loads(sent)
     assert (topic, key) == (h.dlq, b"k")
     assert (dead["topic"], dead["partition"], dead["offset"]) == (h.phone_topic, 1, 5)
+    # A consumer of the dead letters drops the repeats of a replay by these, unparsed.
+    assert (headers[HEADER_TOPIC], headers[HEADER_PARTITION], headers[HEADER_OFFSET]) == (
+        h.phone_topic.encode(),
+        b"1",
+        b"5",
+    )
     assert dead["reason"].startswith(f"{category}: ")
     assert h.owners.calls == []
 
