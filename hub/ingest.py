@@ -146,7 +146,7 @@ class Ingestor:
         """Route every record; returns, once the broker acknowledged every output, the
         events that stay here."""
         routed = await self.route(records)
-        await asyncio.gather(*routed.acks)
+        await asyncio.gather(*routed.acks, *(ack for ack, _ in routed.rekeyed))
         return routed.home
 
     async def route(self, records: Sequence[SourceRecord]) -> Routed:
