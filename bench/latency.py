@@ -37,6 +37,9 @@ async def measure_latency(
     bootstrap: str, prefix: str, rate: float, probes: int, background: list[Record]
 ) -> Latencies:
     """Offer ``background`` (live-timed) and ``probes`` complaints among it at ``rate``/s in all."""
+    total = probes * PROBE_EVERY
+    if len(background) < total - probes:
+        raise ValueError(f"{total - probes} background events needed, {len(background)} given")
     consumer = AIOKafkaConsumer(
         prefix + topics.TRIGGERS_CARE, bootstrap_servers=bootstrap, auto_offset_reset="latest"
     )
@@ -46,7 +49,6 @@ async def measure_latency(
     await producer.start()
     keyed: dict[str, bool] = {}
     received: dict[bool, list[float]] = {True: [], False: []}
-    total = probes * PROBE_EVERY
 
     async def send() -> None:
         began = time.perf_counter()
@@ -75,8 +77,6 @@ async def measure_latency(
                         created = datetime.fromisoformat(trigger["created_at"])
                         received[by_customer].append((now - created).total_seconds())
 
-    if len(background) < total - probes:
-        raise ValueError(f"{total - probes} background events needed, {len(background)} given")
     try:
         await asyncio.gather(send(), receive())
     finally:

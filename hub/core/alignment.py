@@ -59,9 +59,9 @@ class Aligner(Generic[T]):
 
     def add(self, source: Source, shard: int, item: T, at: datetime, offset: int, now: float) -> bool:
         """Hold ``item`` (its event time ``at``, its ``offset`` in ``source``); True if late."""
-        state = self._shards.setdefault(shard, _Shard())
-        bisect.insort(state.queues.setdefault(source, []), _Held(at, offset, now, item))
         self.passed(source, shard, at)
+        state = self._shards[shard]
+        bisect.insort(state.queues.setdefault(source, []), _Held(at, offset, now, item))
         return state.released_until is not None and at < state.released_until
 
     def passed(self, source: Source, shard: int, at: datetime) -> None:
