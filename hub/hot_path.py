@@ -147,6 +147,8 @@ class HotPath(mode.Service):
             partition_assignment_strategy=(RangePartitionAssignor,),
             max_partition_fetch_bytes=FETCH_BYTES,
             fetch_max_wait_ms=settings.stream.fetch_wait_ms,
+            session_timeout_ms=int(settings.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(settings.session_timeout_s * 1000 / 3),
             fetch_max_bytes=4 * FETCH_BYTES,
         )
         try:

@@ -48,6 +48,8 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         # agent's throughput (about 2x over the 1 MiB default, measured here).
         "consumer_max_fetch_size": 4 * 1024 * 1024,
         "producer_acks": -1,
+        "broker_session_timeout": settings.session_timeout_s,
+        "broker_heartbeat_interval": settings.session_timeout_s / 3,
         "web_host": settings.web_host,
         "web_port": settings.web_port,
         "web_bind": settings.web_host,

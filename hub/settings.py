@@ -155,6 +155,13 @@ class Settings(BaseSettings):
     pii_previous_keys: dict[str, SecretStr] = Field(default_factory=dict)
     """Retired keys by key id (JSON), still tried when looking identifiers up after a rotation."""
     db_pool_size: int = Field(4, ge=1, le=100)
+    session_timeout_s: float = Field(10.0, ge=6, le=300)
+    """How long both consumer groups wait for a worker that stopped answering (killed,
+    frozen) before its partitions go to the others. Faust's default, 60 s, stalled the
+    group for a minute or more after a ``kill -9``."""
+    startup_wait_s: float = Field(300.0, ge=0)
+    """How long ``hub worker`` waits at start for a broker or database that cannot be
+    reached (it is not ready meanwhile) before it gives up with the reason."""
 
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
     partitions: int = Field(4, ge=1, le=1024)

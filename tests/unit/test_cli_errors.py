@@ -32,6 +32,7 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                 "HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA,
                 "HUB_DATABASE_URL": UNREACHABLE_DB,
                 "HUB_PII_KEY": "a-long-enough-test-key",
+                "HUB_STARTUP_WAIT_S": "0",  # it waits 300 s by default (test_availability)
             },
             "cannot reach Kafka at 127.0.0.1:1",
         ),
