@@ -4,17 +4,25 @@ A Faust table decides the changelog partition and the local store shard of a wri
 the *current* stream event. Batch processing writes one customer's state after the whole
 batch, when the current event may belong to another partition, so each write is made in
 the context of that customer's own last event.
+
+Its consumer also commits past records nobody handled in two ways, both closed here:
+acknowledgements from an earlier generation (:func:`ack_current_generation_only`) and
+the holes in its gap check (:func:`commit_only_handled`).
 """
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import faust
+from faust.sensors import Sensor
 from faust.streams import _current_event
 from faust.transport import consumer as faust_consumer
-from faust.types import CollectionT
-from faust.types.tuples import ack_lock
+from faust.types import TP, AppT, CollectionT
+from faust.types.tuples import Message, ack_lock
+
+from hub.offsets import HandledOffsets
 
 TableT = TypeVar("TableT", bound=CollectionT)
 
@@ -67,3 +75,77 @@ def ack_current_generation_only() -> None:
 
     ack._hub_generation_guard = True  # type: ignore[attr-defined]
     faust_consumer.Consumer.ack = ack  # type: ignore[method-assign]
+
+
+_HANDLED: "weakref.WeakKeyDictionary[AppT, HandledOffsets[TP]]" = weakref.WeakKeyDictionary()
+
+
+class _Deliveries(Sensor):
+    """Tells the app's :class:`HandledOffsets` which records its streams took in."""
+
+    def __init__(self, app: faust.App, handled: HandledOffsets[TP]) -> None:
+        super().__init__()
+        self._app = app
+        self._handled = handled
+
+    def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
+        # A record of an earlier generation is skipped by the stream and fetched again.
+        if message.generation_id == self._app.consumer_generation_id:
+            self._handled.delivered(tp, offset)
+
+
+def commit_only_handled(app: faust.App) -> None:
+    """Make ``app`` commit each partition only up to its first record not yet handled.
+
+    Faust commits up to the highest run of acknowledged offsets; its gap check misses a
+    gap of one record and does not run while a partition has no committed offset (see
+    :mod:`hub.offsets`). Here the commit position comes from the records the app's streams
+    took in and acknowledged, whatever Faust's own bookkeeping says.
+    """
+    handled: HandledOffsets[TP] = HandledOffsets()
+    _HANDLED[app] = handled
+    app.sensors.add(_Deliveries(app, handled))
+    _patch_consumer_commits()
+
+
+def _patch_consumer_commits() -> None:
+    consumer_class = faust_consumer.Consumer
+    if getattr(consumer_class, "_hub_commits_handled", False):
+        return
+    original_ack = consumer_class.ack
+    original_revoked = consumer_class.on_partitions_revoked
+
+    def ack(self: faust_consumer.Consumer, message: Any) -> bool:
+        acked: bool = original_ack(self, message)
+        handled = _HANDLED.get(self.app)
+        if acked and handled is not None:
+            handled.handled(message.tp, message.offset)
+        return acked
+
+    def new_offset(self: faust_consumer.Consumer, tp: TP) -> int | None:
+        handled = _HANDLED.get(self.app)
+        if handled is None:
+            offset: int | None = original_new_offset(self, tp)
+            return offset
+        offset = handled.committable(tp)
+        # Faust's lists of acknowledged offsets only shrink in its own _new_offset.
+        if offset is not None:
+            acked = self._acked[tp]
+            done = [o for o in acked if o < offset]
+            if done:
+                acked[:] = [o for o in acked if o >= offset]
+                self._acked_index[tp].difference_update(done)
+        return offset
+
+    async def on_partitions_revoked(self: faust_consumer.Consumer, revoked: Set[TP]) -> None:
+        handled = _HANDLED.get(self.app)
+        if handled is not None:
+            for tp in revoked:
+                handled.forget(tp)
+        await original_revoked(self, revoked)
+
+    original_new_offset = consumer_class._new_offset
+    consumer_class.ack = ack  # type: ignore[method-assign]
+    consumer_class._new_offset = new_offset  # type: ignore[method-assign]
+    consumer_class.on_partitions_revoked = on_partitions_revoked  # type: ignore[method-assign]
+    consumer_class._hub_commits_handled = True  # type: ignore[attr-defined]

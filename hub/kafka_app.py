@@ -8,7 +8,7 @@ import faust
 import mode
 from faust.types import TopicT
 
-from hub.faust_compat import ack_current_generation_only
+from hub.faust_compat import ack_current_generation_only, commit_only_handled
 from hub.settings import Settings
 from schemas import topics
 
@@ -58,7 +58,9 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
         "broker_credentials": _credentials(settings),
     }
     options.update(overrides)
-    return faust.App(settings.app_id, **options)
+    app = faust.App(settings.app_id, **options)
+    commit_only_handled(app)
+    return app
 
 
 # An unexpected error ends the worker instead of restarting the agent on later records:

@@ -1,0 +1,53 @@
+"""A Faust app that acknowledges records out of order, to watch what it commits.
+
+Run by tests/integration/test_committed_means_handled.py with the hub's own ``create_app``
+(and so its commit policy). Each record's value says what to do with it: ``hold`` is
+left unacknowledged until a ``release`` comes; anything else is acknowledged at once.
+Every acknowledgement is printed, so that the test knows when to look at the commits.
+"""
+
+import os
+from typing import Any
+
+from faust.types import StreamT
+from faust.worker import Worker
+
+from hub.kafka_app import create_app, raw_topic
+from hub.settings import load_settings
+
+PROBE_TOPIC = "commit-probe"
+
+
+def _say(line: str) -> None:
+    # Straight to the file descriptor: the Faust worker turns print() into log lines.
+    os.write(1, f"{line}\n".encode())
+
+
+def main() -> None:
+    settings = load_settings()
+    app = create_app(settings, broker_commit_interval=0.2, web_enabled=False)
+    topic = raw_topic(app, settings.topic(PROBE_TOPIC), partitions=1)
+
+    @app.agent(topic, name="probe")
+    async def probe(stream: StreamT[bytes]) -> None:
+        stream.enable_acks = False
+        held: list[Any] = []
+        async for event in stream.noack().events():
+            offset = event.message.offset
+            if event.value == b"hold":
+                held.append(event)
+                _say(f"held {offset}")
+                continue
+            if event.value == b"release":
+                for waiting in held:
+                    await stream.ack(waiting)
+                    _say(f"acked {waiting.message.offset}")
+                held.clear()
+            await stream.ack(event)
+            _say(f"acked {offset}")
+
+    Worker(app, loglevel="WARNING", quiet=True).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

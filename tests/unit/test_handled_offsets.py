@@ -1,0 +1,65 @@
+"""The commit position: the first delivered record not yet handled."""
+
+from hub.offsets import HandledOffsets
+
+P = ("interactions.unresolved", 0)
+
+
+def delivered(*offsets: int) -> HandledOffsets[tuple[str, int]]:
+    book: HandledOffsets[tuple[str, int]] = HandledOffsets()
+    for offset in offsets:
+        book.delivered(P, offset)
+    return book
+
+
+def test_nothing_delivered_nothing_to_commit() -> None:
+    assert HandledOffsets[tuple[str, int]]().committable(P) is None
+
+
+def test_a_partition_never_committed_stops_at_its_first_unhandled_record() -> None:
+    book = delivered(0, 1, 2)
+    book.handled(P, 1)
+    book.handled(P, 2)
+    assert book.committable(P) == 0
+    book.handled(P, 0)
+    assert book.committable(P) == 3
+
+
+def test_a_gap_of_a_single_record_holds_the_commit() -> None:
+    book = delivered(10, 11, 12)
+    book.handled(P, 10)
+    book.handled(P, 12)
+    assert book.committable(P) == 11
+
+
+def test_offsets_never_delivered_do_not_hold_the_commit() -> None:
+    # A compacted topic skips offsets: only what was delivered counts.
+    book = delivered(3, 7, 9)
+    for offset in (3, 7, 9):
+        book.handled(P, offset)
+    assert book.committable(P) == 10
+
+
+def test_a_redelivered_record_changes_nothing() -> None:
+    book = delivered(0, 1)
+    book.handled(P, 0)
+    book.delivered(P, 0)  # after a seek back: already handled
+    assert book.committable(P) == 1
+    book.handled(P, 0)
+    assert book.committable(P) == 1
+
+
+def test_an_acknowledgement_of_a_record_not_delivered_here_is_ignored() -> None:
+    book = delivered(5)
+    book.handled(P, 4)
+    book.handled(P, 6)
+    assert book.committable(P) == 5
+
+
+def test_a_revoked_partition_is_forgotten() -> None:
+    book = delivered(0, 1)
+    book.handled(P, 0)
+    book.forget(P)
+    assert book.committable(P) is None
+    book.delivered(P, 1)  # the next assignment starts from the committed offset
+    assert book.committable(P) == 1
