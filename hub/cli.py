@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -37,12 +37,34 @@ def worker() -> None:
     run_worker(load_settings())
 
 
-@cli.command()
-def api() -> None:
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def api(context: click.Context) -> None:
     """Serve the read-only customer API and the customer 360 page (HUB_API__*) until stopped."""
-    from hub.api.server import run_api
+    if context.invoked_subcommand is None:
+        from hub.api.server import run_api
 
-    run_api(load_settings())
+        run_api(load_settings())
+
+
+@api.command("hash-token")
+def hash_token() -> None:
+    """Print the SHA-256 of a token read from stdin, for `token_sha256` in HUB_API__TOKENS.
+
+    The token is read from stdin, never from the command line, where it would land in
+    the shell's history: `hub api hash-token < token-file`, or type it at the prompt.
+    """
+    from hub.settings import MIN_TOKEN_LENGTH, token_digest
+
+    typed = sys.stdin.isatty()
+    token = click.prompt("token", hide_input=True, err=True) if typed else sys.stdin.readline()
+    token = token.strip()  # an HTTP header value never carries surrounding blanks either
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"the token read from stdin is shorter than {MIN_TOKEN_LENGTH} characters: "
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    click.echo(token_digest(token).hex())
 
 
 @cli.command()

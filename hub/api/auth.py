@@ -1,7 +1,8 @@
 """Bearer tokens with scopes, from ``HUB_API__TOKENS``.
 
-Tokens are compared with :func:`hmac.compare_digest` against every configured token, so
-the time an answer takes says nothing about how much of a token was right.
+A presented token's SHA-256 is compared with :func:`hmac.compare_digest` against the
+digest of every configured token (given as ``token`` or as ``token_sha256``), so the time
+an answer takes says nothing about how much of a token was right, nor about its length.
 
 A protected route declares ``dependencies=[Depends(requires(scope))]`` (which also puts
 the bearer scheme in the OpenAPI document). :class:`AuthenticatedRoute` checks the same
@@ -18,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from hub.settings import ApiScope, ApiToken
+from hub.settings import ApiScope, ApiToken, token_digest
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -31,10 +32,11 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def token_named(tokens: Sequence[ApiToken], presented: str) -> ApiToken | None:
     """The configured token equal to ``presented``, or None."""
+    presented_digest = token_digest(presented)
     found = None
     for candidate in tokens:
         # No early exit: every token is compared, whichever matches.
-        if hmac.compare_digest(candidate.token.get_secret_value().encode(), presented.encode()):
+        if hmac.compare_digest(candidate.digest, presented_digest):
             found = candidate
     return found
 
