@@ -83,8 +83,9 @@ class IdentitySettings(_Group):
     a backlog after an outage covers minutes of event time in seconds."""
 
 
-ApiScope = Literal["customers:read", "decisions:read"]
-"""``customers:read``: profile, history, search. ``decisions:read``: the decision log."""
+ApiScope = Literal["customers:read", "decisions:read", "audit:read"]
+"""``customers:read``: profile, history, search. ``decisions:read``: the decision log.
+``audit:read``: the audit of customer reads (who read which customer, when)."""
 
 MIN_TOKEN_LENGTH = 16
 

@@ -13,7 +13,7 @@ from hub.api import auth
 from hub.api.app import create_api
 from hub.errors import ConfigError
 from hub.settings import ApiToken, load_settings
-from tests.unit.api.fakes import FakeReads, settings
+from tests.unit.api.fakes import FakeAudit, FakeReads, settings
 
 HASHED = "hashed-token-0123456789"
 PLAIN = "plain-token-0123456789"
@@ -111,7 +111,7 @@ async def test_the_api_accepts_a_hashed_token() -> None:
             ).api
         }
     )
-    app = create_api(configured, FakeReads())
+    app = create_api(configured, FakeReads(), FakeAudit())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
         ok = await client.get("/customers/C1", headers={"Authorization": f"Bearer {HASHED}"})
         refused = await client.get("/customers/C1", headers={"Authorization": f"Bearer {sha256(HASHED)}"})
