@@ -9,12 +9,13 @@ import json
 import logging
 import sys
 from collections.abc import Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -37,12 +38,34 @@ def worker() -> None:
     run_worker(load_settings())
 
 
-@cli.command()
-def api() -> None:
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def api(context: click.Context) -> None:
     """Serve the read-only customer API and the customer 360 page (HUB_API__*) until stopped."""
-    from hub.api.server import run_api
+    if context.invoked_subcommand is None:
+        from hub.api.server import run_api
 
-    run_api(load_settings())
+        run_api(load_settings())
+
+
+@api.command("hash-token")
+def hash_token() -> None:
+    """Print the SHA-256 of a token read from stdin, for `token_sha256` in HUB_API__TOKENS.
+
+    The token is read from stdin, never from the command line, where it would land in
+    the shell's history: `hub api hash-token < token-file`, or type it at the prompt.
+    """
+    from hub.settings import MIN_TOKEN_LENGTH, token_digest
+
+    typed = sys.stdin.isatty()
+    token = click.prompt("token", hide_input=True, err=True) if typed else sys.stdin.readline()
+    token = token.strip()  # an HTTP header value never carries surrounding blanks either
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"the token read from stdin is shorter than {MIN_TOKEN_LENGTH} characters: "
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    click.echo(token_digest(token).hex())
 
 
 @cli.command()
@@ -100,6 +123,46 @@ def history(customer_id: str, as_json: bool, limit: int) -> None:
     from hub.history_view import print_history
 
     _run(print_history(load_settings(), customer_id, as_json=as_json, limit=limit))
+
+
+class _AwareTime(click.ParamType):
+    """An RFC 3339 / ISO 8601 time with its offset, e.g. 2026-11-25T09:00:00+08:00."""
+
+    name = "ISO-TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time, e.g. 2026-11-25T09:00:00+08:00", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} has no offset: give one, e.g. 2026-11-25T09:00:00+08:00 or …Z", param, ctx)
+        return parsed
+
+
+@cli.command()
+@click.option("--customer", "customer_id", help="Reads that named or served this customer.")
+@click.option("--who", help="Reads by this token name.")
+@click.option("--since", type=_AwareTime(), help="From this time on (inclusive), with an offset.")
+@click.option("--until", type=_AwareTime(), help="Before this time (exclusive), with an offset.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit(
+    customer_id: str | None,
+    who: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Who read which customer through the API, and when (refused attempts too), newest first."""
+    from hub.audit_view import print_audit
+    from hub.storage.audit import AuditQuery
+
+    query = AuditQuery(customer_id=customer_id, token_name=who, since=since, until=until)
+    _run(print_audit(load_settings(), query, as_json=as_json, limit=limit))
 
 
 @cli.command()

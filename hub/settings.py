@@ -5,14 +5,23 @@ Use :func:`load_settings`, which turns a bad value into one :class:`ConfigError`
 naming the variable, instead of a pydantic traceback.
 """
 
+import hashlib
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from hub.core.pii import Hasher, Keyring
@@ -74,8 +83,11 @@ class IdentitySettings(_Group):
     a backlog after an outage covers minutes of event time in seconds."""
 
 
-ApiScope = Literal["customers:read", "decisions:read"]
-"""``customers:read``: profile, history, search. ``decisions:read``: the decision log."""
+ApiScope = Literal["customers:read", "decisions:read", "audit:read"]
+"""``customers:read``: profile, history, search. ``decisions:read``: the decision log.
+``audit:read``: the audit of customer reads (who read which customer, when)."""
+
+MIN_TOKEN_LENGTH = 16
 
 
 class StreamSettings(_Group):
@@ -103,18 +115,52 @@ class StreamSettings(_Group):
 
 
 class ApiToken(_Group):
-    """A bearer token of the customer API, named so that logs can say whose it was."""
+    """A bearer token of the customer API, named so that logs and the audit can say whose it was.
+
+    Give either ``token`` or ``token_sha256``, the hex SHA-256 of the token (``hub api
+    hash-token`` prints it), so that the configuration need not hold the token itself. The
+    digest is unsalted: fine for a token of 16+ random characters, not for a password.
+    """
 
     name: str = Field(min_length=1, max_length=64)
-    token: SecretStr
+    token: SecretStr | None = None
+    token_sha256: SecretStr | None = None
     scopes: tuple[ApiScope, ...] = ()
 
     @field_validator("token")
     @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 16:
-            raise ValueError("a token must be at least 16 characters")
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a token must be at least {MIN_TOKEN_LENGTH} characters")
         return value
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _a_digest(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        digest = value.get_secret_value().strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError("token_sha256 must be 64 hex digits, as `hub api hash-token` prints them")
+        return SecretStr(digest)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError(f"token {self.name!r}: give exactly one of token and token_sha256")
+        return self
+
+    @property
+    def digest(self) -> bytes:
+        """The SHA-256 of the token: what a presented token's digest is compared with."""
+        if self.token_sha256 is not None:
+            return bytes.fromhex(self.token_sha256.get_secret_value())
+        assert self.token is not None  # _one_secret
+        return token_digest(self.token.get_secret_value())
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 class ApiSettings(_Group):
@@ -123,6 +169,18 @@ class ApiSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     tokens: tuple[ApiToken, ...] = ()
+
+    @field_validator("tokens")
+    @classmethod
+    def _distinct(cls, tokens: tuple[ApiToken, ...]) -> tuple[ApiToken, ...]:
+        # The audit records a reader by the token's name: two tokens must never share one,
+        # nor one secret under two names.
+        names = [token.name for token in tokens]
+        if len(set(names)) != len(names):
+            raise ValueError("two tokens have the same name; the audit tells readers apart by name")
+        if len({token.digest for token in tokens}) != len(tokens):
+            raise ValueError("two tokens have the same secret; give each reader a token of its own")
+        return tokens
 
     def require_tokens(self) -> tuple[ApiToken, ...]:
         if not self.tokens:
@@ -265,7 +323,9 @@ class Settings(BaseSettings):
                 shown[secret] = "***"
         shown["pii_previous_keys"] = {key_id: "***" for key_id in self.pii_previous_keys}
         for token in shown["api"]["tokens"]:
-            token["token"] = "***"
+            for secret in ("token", "token_sha256"):
+                if token[secret] is not None:
+                    token[secret] = "***"
         return shown
 
 

@@ -1,8 +1,10 @@
 """The customer API: a read-only view of PostgreSQL for relationship managers and their page.
 
+Every route that reads a customer is recorded in the audit (:mod:`hub.api.audit`).
+
 Usage::
 
-    app = create_api(settings, CustomerReads(store))   # an ASGI app; hub.api.server runs it
+    app = create_api(settings, CustomerReads(store), AuditStore(store))   # hub.api.server runs it
 """
 
 from dataclasses import asdict
@@ -16,13 +18,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import AwareDatetime
 
+from hub.api.audit import Audit, ReadNote, audited, read_note
+from hub.api.audit_routes import audit_router
 from hub.api.auth import AuthenticatedRoute, requires
-from hub.api.errors import SECURITY_HEADERS, internal_error, register_error_handlers
+from hub.api.errors import ERRORS, SECURITY_HEADERS, internal_error, register_error_handlers
 from hub.api.models import (
     CustomerView,
     DecisionItem,
     DecisionPage,
-    ErrorBody,
     Health,
     HistoryPage,
     OpenComplaint,
@@ -31,7 +34,7 @@ from hub.api.models import (
     SearchResult,
     TimelineItem,
 )
-from hub.api.paging import decode_cursor, encode_cursor
+from hub.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from hub.core.money import Rates
 from hub.core.pii import display_identifiers
 from hub.core.tiers import tier_of
@@ -40,16 +43,6 @@ from hub.storage import customer_reads as stored
 from schemas.interaction import CHANNELS, Channel
 
 STATIC = Path(__file__).parent / "static"
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": description}
-    for status, description in {
-        401: "No bearer token, or one that is not accepted",
-        403: "The token lacks the scope",
-        404: "No such customer",
-        422: "A parameter is not valid",
-    }.items()
-}
 
 
 class Reads(Protocol):
@@ -76,11 +69,10 @@ class Reads(Protocol):
     ) -> list[stored.DecisionRecord]: ...
 
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+Note = Annotated[ReadNote, Depends(read_note)]
 
 
-def create_api(settings: Settings, reads: Reads) -> FastAPI:
+def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
     app = FastAPI(
         title="Customer interaction hub API",
         version=version("interaction-hub"),
@@ -91,15 +83,17 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     # Every route declared below checks its token before FastAPI reads a body.
     app.router.route_class = AuthenticatedRoute
     app.state.tokens = settings.api.tokens
+    app.state.audit_log = audit
     register_error_handlers(app)
     rates = Rates(settings.fx_rates, settings.home_currency)
 
     app.middleware("http")(security_headers)
 
-    async def known(customer_id: str) -> stored.CustomerIds:
+    async def known(customer_id: str, note: ReadNote) -> stored.CustomerIds:
         ids = await reads.customer_ids(customer_id)
         if ids is None:
             raise HTTPException(404, "no customer with that id")
+        note.served_id = ids.customer_id
         return ids
 
     @app.get("/healthz", tags=["operations"])
@@ -115,11 +109,11 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
         "/customers/{customer_id}",
         tags=["customers"],
         responses=ERRORS,
-        dependencies=[Depends(requires("customers:read"))],
+        dependencies=[Depends(requires("customers:read")), Depends(audited("profile"))],
     )
-    async def customer(customer_id: str) -> CustomerView:
+    async def customer(customer_id: str, note: Note) -> CustomerView:
         """The customer 360: profile, tier, open complaints and interactions per channel."""
-        who = await known(customer_id)
+        who = await known(customer_id, note)
         found = await reads.profile(who.customer_id)
         counts = await reads.channel_counts(who.ids)
         complaints = await reads.open_complaints(who.ids)
@@ -146,10 +140,11 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
         "/customers/{customer_id}/history",
         tags=["customers"],
         responses=ERRORS,
-        dependencies=[Depends(requires("customers:read"))],
+        dependencies=[Depends(requires("customers:read")), Depends(audited("history"))],
     )
     async def history(
         customer_id: str,
+        note: Note,
         channel: Annotated[list[Channel], Query(description="Repeat to ask for several.")] = [],  # noqa: B006
         since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive.")] = None,
         until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive.")] = None,
@@ -158,7 +153,7 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     ) -> HistoryPage:
         """Interactions across channels and merged ids, newest first (event time)."""
         after = decode_cursor(cursor)
-        who = await known(customer_id)
+        who = await known(customer_id, note)
         rows = await reads.history(
             who.ids, channels=list(channel), since=since, until=until, after=after, limit=limit + 1
         )
@@ -173,12 +168,14 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
         "/customers/{customer_id}/decisions",
         tags=["decisions"],
         responses=ERRORS,
-        dependencies=[Depends(requires("decisions:read"))],
+        dependencies=[Depends(requires("decisions:read")), Depends(audited("decisions"))],
     )
-    async def decisions(customer_id: str, limit: Limit = 50, cursor: Cursor = None) -> DecisionPage:
+    async def decisions(
+        customer_id: str, note: Note, limit: Limit = 50, cursor: Cursor = None
+    ) -> DecisionPage:
         """Every decision about the customer, newest first: published, suppressed or held out."""
         after = decode_cursor(cursor)
-        who = await known(customer_id)
+        who = await known(customer_id, note)
         rows = await reads.decisions(who.ids, after=after, limit=limit + 1)
         page = rows[:limit]
         last = page[-1] if len(rows) > limit else None
@@ -191,25 +188,29 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
         "/customers/search",
         tags=["customers"],
         responses=ERRORS,
-        dependencies=[Depends(requires("customers:read"))],
+        dependencies=[Depends(requires("customers:read")), Depends(audited("search"))],
     )
-    async def search(query: SearchRequest) -> SearchResult:
+    async def search(query: SearchRequest, note: Note) -> SearchResult:
         """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
         if query.customer_id is not None:
-            return SearchResult(customer_id=(await known(query.customer_id)).customer_id)
+            note.customer_id = query.customer_id
+            return SearchResult(customer_id=(await known(query.customer_id, note)).customer_id)
         assert query.kind is not None and query.value is not None  # SearchRequest's validator
-        keys = settings.require_pii_keyring().lookup_keys(query.kind, query.value)
-        holder = await reads.customer_by_lookup_keys(keys)
+        keyring = settings.require_pii_keyring()
+        note.searched(keyring, query.kind, query.value)
+        holder = await reads.customer_by_lookup_keys(keyring.lookup_keys(query.kind, query.value))
         if holder is None:
             raise HTTPException(404, "no customer holds that identifier")
         who = await reads.customer_ids(holder)
         # An identifier can be claimed before any profile or event of its holder arrived.
-        return SearchResult(customer_id=who.customer_id if who else holder)
+        note.served_id = who.customer_id if who else holder
+        return SearchResult(customer_id=note.served_id)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    app.include_router(audit_router(audit))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

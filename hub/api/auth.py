@@ -1,7 +1,8 @@
 """Bearer tokens with scopes, from ``HUB_API__TOKENS``.
 
-Tokens are compared with :func:`hmac.compare_digest` against every configured token, so
-the time an answer takes says nothing about how much of a token was right.
+A presented token's SHA-256 is compared with :func:`hmac.compare_digest` against the
+digest of every configured token (given as ``token`` or as ``token_sha256``), so the time
+an answer takes says nothing about how much of a token was right, nor about its length.
 
 A protected route declares ``dependencies=[Depends(requires(scope))]`` (which also puts
 the bearer scheme in the OpenAPI document). :class:`AuthenticatedRoute` checks the same
@@ -18,7 +19,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from hub.settings import ApiScope, ApiToken
+from hub.api.audit import Handler, recording
+from hub.settings import ApiScope, ApiToken, token_digest
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -31,10 +33,11 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 def token_named(tokens: Sequence[ApiToken], presented: str) -> ApiToken | None:
     """The configured token equal to ``presented``, or None."""
+    presented_digest = token_digest(presented)
     found = None
     for candidate in tokens:
         # No early exit: every token is compared, whichever matches.
-        if hmac.compare_digest(candidate.token.get_secret_value().encode(), presented.encode()):
+        if hmac.compare_digest(candidate.digest, presented_digest):
             found = candidate
     return found
 
@@ -47,6 +50,8 @@ def authorise(request: Request, scope: ApiScope) -> ApiToken:
     token = token_named(request.app.state.tokens, presented)
     if token is None:
         raise HTTPException(401, "the bearer token was not accepted", CHALLENGE)
+    # Proven from here on, even if the scope is lacking: the audit names the reader by it.
+    request.state.api_token = token
     if scope not in token.scopes:
         raise HTTPException(403, f"the token lacks the {scope} scope")
     return token
@@ -68,21 +73,25 @@ class AuthenticatedRoute(APIRoute):
     """A route whose :func:`requires` dependencies are checked first, before the body is read.
 
     FastAPI parses a JSON body before it runs any dependency, so without this an
-    unauthenticated ``POST`` of ``{bad`` would answer 422 rather than 401."""
+    unauthenticated ``POST`` of ``{bad`` would answer 422 rather than 401. A route marked
+    :func:`hub.api.audit.audited` is wrapped, outside the check, in its audit recording."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        scopes = [
-            scope
-            for dependency in self.dependencies
-            if (scope := getattr(dependency.dependency, "required_scope", None)) is not None
-        ]
-        if not scopes:
-            return handler
+        markers = [dependency.dependency for dependency in self.dependencies]
+        scopes = [scope for marker in markers if (scope := getattr(marker, "required_scope", None))]
+        views = [view for marker in markers if (view := getattr(marker, "audit_view", None))]
+        if scopes:
+            handler = _authenticated_first(handler, scopes)
+        for view in views:
+            handler = recording(handler, view)
+        return handler
 
-        async def authenticated_first(request: Request) -> Response:
-            for scope in scopes:
-                authorise(request, scope)
-            return await handler(request)
 
-        return authenticated_first
+def _authenticated_first(handler: Handler, scopes: list[ApiScope]) -> Handler:
+    async def authenticated_first(request: Request) -> Response:
+        for scope in scopes:
+            authorise(request, scope)
+        return await handler(request)
+
+    return authenticated_first

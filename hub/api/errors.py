@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from hub.api.models import ErrorBody
 from hub.errors import ServiceUnavailable, StoreError
 
 log = logging.getLogger("hub.api")
@@ -42,6 +43,17 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        401: "No bearer token, or one that is not accepted",
+        403: "The token lacks the scope",
+        404: "No such customer",
+        422: "A parameter is not valid",
+    }.items()
 }
 
 
@@ -104,6 +116,17 @@ def validation_message(exc: RequestValidationError, declared: set[str] | frozens
         if problem not in problems:
             problems.append(problem)
     return "; ".join(problems) or "the request is not valid"
+
+
+def status_for(exc: Exception) -> int:
+    """The status the handlers below answer ``exc`` with (the audit records it)."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        return 422
+    if isinstance(exc, ServiceUnavailable):
+        return 503
+    return 500
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ OUTPUT = Path(__file__).parents[2] / "schemas" / "openapi.json"
 
 
 class _NoReads:
-    """The document needs the routes, not the data."""
+    """The document needs the routes, not the data nor the audit."""
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError("exporting the OpenAPI document reads no data")
@@ -22,7 +22,7 @@ class _NoReads:
 
 def rendered() -> str:
     # Defaults, not the environment: the document does not depend on the settings.
-    app = create_api(Settings.model_construct(), _NoReads())
+    app = create_api(Settings.model_construct(), _NoReads(), _NoReads())
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
 
 

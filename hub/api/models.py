@@ -11,6 +11,8 @@ from schemas.profile import Consents, Identifiers, Segment
 from schemas.trigger import Tier
 
 IdentifierKind = Literal["account_no", "card_no", "phone", "web_user"]
+ReadView = Literal["profile", "history", "decisions", "search"]
+"""What a customer read read: the routes that the audit records."""
 CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
 
 
@@ -132,3 +134,27 @@ class SearchRequest(_Body):
 
 class SearchResult(_Body):
     customer_id: str = Field(description="The survivor, when the match was merged into another customer.")
+
+
+class AuditSearch(_Body):
+    kind: IdentifierKind
+    shown: str = Field(description="The identifier searched for, in display form: numbers masked.")
+
+
+class AuditItem(_Body):
+    """One read of a customer through the API, refused ones included."""
+
+    id: int
+    read_at: datetime = Field(description="The database server's clock.")
+    who: str | None = Field(description="The token's name; null when no accepted token was presented.")
+    view: ReadView
+    customer_id: str | None = Field(description="The customer id the request named.")
+    served_id: str | None = Field(description="The customer whose data the answer carried, if any.")
+    search: AuditSearch | None = Field(description="A search by identifier: what was searched for.")
+    status: int = Field(description="The HTTP status of the answer.")
+    client: str | None = Field(description="The client's address.")
+
+
+class AuditPage(_Body):
+    items: list[AuditItem]
+    next_cursor: str | None

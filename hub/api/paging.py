@@ -8,10 +8,14 @@ import base64
 import binascii
 import json
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Query
 
 from hub.storage.customer_reads import Position
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 
 
 def encode_cursor(at: datetime, item_id: str) -> str:

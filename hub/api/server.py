@@ -16,6 +16,7 @@ import uvicorn
 from hub.api.app import create_api
 from hub.errors import ConfigError, StoreError
 from hub.settings import Settings
+from hub.storage.audit import AuditStore
 from hub.storage.customer_reads import CustomerReads
 from hub.storage.history import HistoryStore
 
@@ -46,7 +47,7 @@ async def _serve(settings: Settings, url: str, listener: socket.socket) -> None:
     reads = CustomerReads(store)
     try:
         config = uvicorn.Config(
-            create_api(settings, reads),
+            create_api(settings, reads, AuditStore(store)),
             log_level=UVICORN_LEVELS[settings.log_level],
             # Paths carry customer ids: no access log (personal data stays out of logs).
             access_log=False,

@@ -12,34 +12,16 @@ Usage::
 """
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from hub.core.identity import MAX_MERGE_HOPS
-from hub.errors import ServiceUnavailable, StoreError, StoreUnavailable
-from hub.storage.errors import converted
+from hub.errors import ServiceUnavailable, StoreError
+from hub.storage.errors import reading
 from hub.storage.history import HistoryStore
 from schemas.profile import CustomerProfile
-
-# Answers that mean the server went away or is going away, not that the query is wrong:
-# a broken connection (SQLSTATE class 08) or an operator's intervention (class 57:
-# shutdown, crash, restart, cancelled statement). Retrying later may help.
-_OUTAGES = (asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
-
-
-@contextmanager
-def _reading(doing: str) -> Iterator[None]:
-    """:func:`converted`, with an outage of the server as StoreUnavailable, never StoreError."""
-    with converted(doing):
-        try:
-            yield
-        except _OUTAGES as exc:
-            raise StoreUnavailable(f"PostgreSQL unavailable while {doing}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +111,7 @@ class CustomerReads:
 
     async def customer_ids(self, customer_id: str) -> CustomerIds | None:
         """Who ``customer_id`` is now; None when nothing is known of them."""
-        with _reading("resolving a customer"):
+        with reading("resolving a customer"):
             async with self._pool.acquire() as connection:
                 survivor = await connection.fetchval(_SURVIVOR, customer_id, MAX_MERGE_HOPS)
                 ids = await connection.fetchval(_MERGED_INTO, survivor, MAX_MERGE_HOPS)
@@ -140,24 +122,24 @@ class CustomerReads:
 
     async def customer_by_lookup_keys(self, lookup_keys: Sequence[str]) -> str | None:
         """The customer holding an identifier, by its keyed hashes (current key first)."""
-        with _reading("looking an identifier up"):
+        with reading("looking an identifier up"):
             found = await self._pool.fetchval(_BY_LOOKUP_KEY, list(lookup_keys))
         return str(found) if found is not None else None
 
     async def profile(self, customer_id: str) -> StoredProfile | None:
-        with _reading("reading a profile"):
+        with reading("reading a profile"):
             row = await self._pool.fetchrow(_PROFILE, customer_id)
         if row is None:
             return None
         return StoredProfile(CustomerProfile.model_validate_json(row["profile"]), row["updated_at"])
 
     async def open_complaints(self, ids: Sequence[str]) -> list[OpenComplaint]:
-        with _reading("reading open complaints"):
+        with reading("reading open complaints"):
             rows = await self._pool.fetch(_OPEN_COMPLAINTS, list(ids))
         return [OpenComplaint(**dict(row)) for row in rows]
 
     async def channel_counts(self, ids: Sequence[str]) -> dict[str, int]:
-        with _reading("counting interactions"):
+        with reading("counting interactions"):
             rows = await self._pool.fetch(_CHANNEL_COUNTS, list(ids))
         return {row["channel"]: row["n"] for row in rows}
 
@@ -173,7 +155,7 @@ class CustomerReads:
     ) -> list[InteractionRecord]:
         """Interactions newest first; ``channels`` empty means all; ``after`` continues a page."""
         after_at, after_id = after if after is not None else (None, None)
-        with _reading("reading the contact history"):
+        with reading("reading the contact history"):
             rows = await self._pool.fetch(
                 _HISTORY, list(ids), list(channels) or None, since, until, after_at, after_id, limit
             )
@@ -194,7 +176,7 @@ class CustomerReads:
     ) -> list[DecisionRecord]:
         """The decision log newest first, with the trigger (when one was sent) and its outcomes."""
         after_at, after_id = after if after is not None else (None, None)
-        with _reading("reading decisions"):
+        with reading("reading decisions"):
             rows = await self._pool.fetch(_DECISIONS, list(ids), after_at, after_id, limit)
         return [DecisionRecord(**dict(row)) for row in rows]
 

@@ -31,7 +31,7 @@ from hub.storage.customer_reads import (
     Position,
     StoredProfile,
 )
-from tests.unit.api.fakes import AUDITOR, decision, interaction, settings
+from tests.unit.api.fakes import AUDITOR, FakeAudit, decision, interaction, settings
 
 WAIT_S = 15
 CARD_OF_B1 = "6222021234567890"
@@ -95,7 +95,7 @@ class TwoCustomers:
 @pytest.fixture(scope="module")
 def page_url() -> Iterator[str]:
     port = free_port()
-    app = create_api(settings(), TwoCustomers())
+    app = create_api(settings(), TwoCustomers(), FakeAudit())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -25,6 +25,7 @@ from hub.api.app import create_api
 from hub.core.pii import Hasher, mask
 from hub.readiness import free_port
 from hub.settings import Settings
+from hub.storage.audit import AuditStore
 from hub.storage.customer_reads import CustomerReads
 from hub.storage.history import HistoryStore
 from tests.factories import NOW
@@ -50,8 +51,9 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(pii_key=PII_KEY, pii_key_id="k1", api={"tokens": TOKENS})
-    reads = CustomerReads(await HistoryStore.open(settings.require_database_url()))
-    app = create_api(settings, reads)
+    store = await HistoryStore.open(settings.require_database_url())
+    reads = CustomerReads(store)
+    app = create_api(settings, reads, AuditStore(store))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
         yield client
     await reads.close()

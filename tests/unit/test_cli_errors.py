@@ -38,6 +38,8 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ),
         (("migrate",), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL"),
         (("history", "C1"), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL at 127.0.0.1:1"),
+        (("audit",), {"HUB_DATABASE_URL": UNREACHABLE_DB}, "cannot reach PostgreSQL at 127.0.0.1:1"),
+        (("audit", "--who", "desk"), {}, "HUB_DATABASE_URL is not set"),
         (("simulate",), {"HUB_KAFKA_BOOTSTRAP": UNREACHABLE_KAFKA}, "cannot reach Kafka"),
         (("config",), {"HUB_PARTITIONS": "many"}, "HUB_PARTITIONS: Input should be a valid integer"),
         (

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from hub.api.app import create_api
-from tests.unit.api.fakes import FakeReads, settings
+from tests.unit.api.fakes import FakeAudit, FakeReads, settings
 
 
 @pytest.fixture
@@ -13,7 +13,12 @@ def reads() -> FakeReads:
 
 
 @pytest.fixture
-async def client(reads: FakeReads) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_api(settings(), reads)
+def audit() -> FakeAudit:
+    return FakeAudit()
+
+
+@pytest.fixture
+async def client(reads: FakeReads, audit: FakeAudit) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_api(settings(), reads, audit)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
         yield client

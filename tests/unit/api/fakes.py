@@ -1,10 +1,11 @@
-"""An in-memory stand-in for CustomerReads, so that the HTTP layer is tested without PostgreSQL."""
+"""In-memory stand-ins for CustomerReads and the audit: the HTTP layer tested without PostgreSQL."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hub.settings import Settings
+from hub.storage.audit import AuditEntry, AuditQuery, CustomerRead
 from hub.storage.customer_reads import (
     CustomerIds,
     DecisionRecord,
@@ -18,6 +19,7 @@ from tests.factories import NOW
 READER = "reader-token-0123456789"
 AUDITOR = "auditor-token-0123456789"
 LEDGER = "ledger-token-0123456789"
+INSPECTOR = "inspector-token-0123456789"
 PII_KEY = "unit-test-pii-key-of-length"
 
 
@@ -29,6 +31,7 @@ def settings() -> Settings:
                 {"name": "desk", "token": READER, "scopes": ["customers:read"]},
                 {"name": "audit", "token": AUDITOR, "scopes": ["customers:read", "decisions:read"]},
                 {"name": "ledger", "token": LEDGER, "scopes": ["decisions:read"]},
+                {"name": "inspector", "token": INSPECTOR, "scopes": ["audit:read"]},
             ]
         },
     )
@@ -130,3 +133,35 @@ class FakeReads:
     ) -> list[DecisionRecord]:
         rows = [d for d in self.logged if after is None or (d.decided_at, d.decision_id) < after]
         return rows[:limit]
+
+
+@dataclass
+class FakeAudit:
+    """Keeps the reads recorded; fails every write when ``failure`` is set."""
+
+    recorded: list[CustomerRead] = field(default_factory=list)
+    failure: Exception | None = None
+    queries: list[AuditQuery] = field(default_factory=list)
+
+    async def record(self, read: CustomerRead) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.recorded.append(read)
+
+    async def reads(self, query: AuditQuery, *, after: Position | None, limit: int) -> list[AuditEntry]:
+        self.queries.append(query)
+        return [
+            AuditEntry(
+                id=n,
+                read_at=NOW - timedelta(seconds=n),
+                token_name=read.token_name,
+                view=read.view,
+                customer_id=read.customer_id,
+                served_id=read.served_id,
+                search_kind=read.search_kind,
+                search_shown=read.search_shown,
+                status=read.status,
+                client=read.client,
+            )
+            for n, read in enumerate(reversed(self.recorded), start=1)
+        ][:limit]
