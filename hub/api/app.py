@@ -14,7 +14,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from hub.api.auth import AuthenticatedRoute, requires
 from hub.api.errors import SECURITY_HEADERS, internal_error, register_error_handlers
@@ -48,6 +48,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: "The token lacks the scope",
         404: "No such customer",
         422: "A parameter is not valid",
+        503: "The customer store is unavailable; try again shortly",
     }.items()
 }
 
@@ -76,8 +77,23 @@ class Reads(Protocol):
     ) -> list[stored.DecisionRecord]: ...
 
 
+def _not_a_number(value: Any) -> Any:
+    # pydantic takes a number for seconds since 1970; the document promises RFC 3339.
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("an RFC 3339 timestamp with an offset, not a number")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
+"""An RFC 3339 timestamp with an offset."""
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(min_length=1, description="`next_cursor` of the previous page, as it was given.")
+]
 
 
 def create_api(settings: Settings, reads: Reads) -> FastAPI:
@@ -110,6 +126,34 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     async def readyz() -> JSONResponse:
         ready = await reads.is_ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.post(
+        "/customers/search",
+        tags=["customers"],
+        responses={**ERRORS, 400: {"model": ErrorBody, "description": "The body is not JSON"}},
+        dependencies=[Depends(requires("customers:read"))],
+    )
+    async def search(query: SearchRequest) -> SearchResult:
+        """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
+        if query.customer_id is not None:
+            return SearchResult(customer_id=(await known(query.customer_id)).customer_id)
+        assert query.kind is not None and query.value is not None  # SearchRequest's validator
+        keys = settings.require_pii_keyring().lookup_keys(query.kind, query.value)
+        holder = await reads.customer_by_lookup_keys(keys)
+        if holder is None:
+            raise HTTPException(404, "no customer holds that identifier")
+        who = await reads.customer_ids(holder)
+        # An identifier can be claimed before any profile or event of its holder arrived.
+        return SearchResult(customer_id=who.customer_id if who else holder)
+
+    @app.api_route(
+        "/customers/search",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    async def search_by_post_only() -> None:
+        # Declared before /customers/{customer_id}, which would take "search" for an id.
+        raise HTTPException(405, "search with POST", headers={"Allow": "POST"})
 
     @app.get(
         "/customers/{customer_id}",
@@ -151,8 +195,8 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
     async def history(
         customer_id: str,
         channel: Annotated[list[Channel], Query(description="Repeat to ask for several.")] = [],  # noqa: B006
-        since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive.")] = None,
-        until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive.")] = None,
+        since: Annotated[Timestamp | None, Query(description="RFC 3339, inclusive.")] = None,
+        until: Annotated[Timestamp | None, Query(description="RFC 3339, exclusive.")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> HistoryPage:
@@ -186,25 +230,6 @@ def create_api(settings: Settings, reads: Reads) -> FastAPI:
             items=[DecisionItem(**asdict(row)) for row in page],
             next_cursor=encode_cursor(last.decided_at, last.decision_id) if last else None,
         )
-
-    @app.post(
-        "/customers/search",
-        tags=["customers"],
-        responses=ERRORS,
-        dependencies=[Depends(requires("customers:read"))],
-    )
-    async def search(query: SearchRequest) -> SearchResult:
-        """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
-        if query.customer_id is not None:
-            return SearchResult(customer_id=(await known(query.customer_id)).customer_id)
-        assert query.kind is not None and query.value is not None  # SearchRequest's validator
-        keys = settings.require_pii_keyring().lookup_keys(query.kind, query.value)
-        holder = await reads.customer_by_lookup_keys(keys)
-        if holder is None:
-            raise HTTPException(404, "no customer holds that identifier")
-        who = await reads.customer_ids(holder)
-        # An identifier can be claimed before any profile or event of its holder arrived.
-        return SearchResult(customer_id=who.customer_id if who else holder)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
