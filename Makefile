@@ -29,6 +29,10 @@ test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole 
 unit: $(STAMP) ## Unit tests only (no services needed)
 	$(BIN)/pytest -p no:cacheprovider tests/unit
 
+fuzz: $(STAMP) ## Fuzz ingest and the core (10,000 records), then the API on local PostgreSQL
+	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-10000} $(BIN)/pytest -p no:cacheprovider tests/unit/fuzz
+	$(INFRA) && HUB_API_FUZZ_EXAMPLES=$${HUB_API_FUZZ_EXAMPLES:-300} $(BIN)/pytest -p no:cacheprovider tests/integration/test_api_fuzz.py
+
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check hub agents schemas tests bench tools
 	$(BIN)/ruff format --check hub agents schemas tests bench tools
@@ -60,4 +64,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit lint typecheck schemas bench browser screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench browser screenshot infra-up infra-down clean

@@ -55,7 +55,7 @@ async def dead_letter(
     """
     metrics.labelled(metrics.EVENTS_REJECTED, category).inc()
     rejected = RejectedRecord(
-        reason=reason,
+        reason=clipped(reason),
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
@@ -65,6 +65,16 @@ async def dead_letter(
     return await sink.send(
         dlq_topic, record.key, rejected.model_dump_json().encode(), record.position_headers()
     )
+
+
+MAX_REASON = 256
+"""The contract's bound on a reason (RejectedRecord.reason)."""
+
+
+def clipped(reason: str) -> str:
+    """``reason`` within the contract's bound: a reason built from a record's values could
+    outgrow it, and a dead letter that cannot be built would stop the stream."""
+    return reason if len(reason) <= MAX_REASON else f"{reason[: MAX_REASON - 1]}…"
 
 
 def first_error(category: str, error: ValidationError) -> str:

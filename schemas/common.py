@@ -8,8 +8,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
 )
 
 
@@ -27,13 +29,27 @@ def _finite(value: Decimal) -> Decimal:
     return value
 
 
+# The published JSON Schema describes the contract's form, a decimal string: pydantic's
+# own would say "number or string" (a number is refused) and carry a bound as "gt", which
+# JSON Schema does not know.
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+POSITIVE_DECIMAL_PATTERN = r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)$"
+
 Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_from_string),
     AfterValidator(_finite),
     PlainSerializer(lambda d: str(d), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["12500.00"]}),
 ]
 """A non-float decimal amount, serialised back as a string."""
+
+PositiveAmount = Annotated[
+    Amount,
+    Field(gt=0),
+    WithJsonSchema({"type": "string", "pattern": POSITIVE_DECIMAL_PATTERN, "examples": ["12500.00"]}),
+]
+"""An amount greater than zero, such as a deposit's."""
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 """An ISO 4217 alphabetic code such as ``USD``."""

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
-from schemas.common import Amount, ContractModel, CurrencyCode, NonEmptyStr
+from schemas.common import ContractModel, CurrencyCode, NonEmptyStr, PositiveAmount
 
 Channel = Literal["teller", "phone", "web", "branch"]
 CHANNELS: tuple[Channel, ...] = ("teller", "phone", "web", "branch")
@@ -55,20 +55,20 @@ FxPurpose = Literal["travel", "study_abroad", "trade", "investment", "other"]
 
 
 class CashPayload(ContractModel):
-    amount: Annotated[Amount, Field(gt=0)]
+    amount: PositiveAmount
     currency: CurrencyCode
     account_type: AccountType
 
 
 class FxExchangePayload(ContractModel):
-    sell_amount: Annotated[Amount, Field(gt=0)]
+    sell_amount: PositiveAmount
     sell_currency: CurrencyCode
     buy_currency: CurrencyCode
     purpose: FxPurpose
 
 
 class TimeDepositOpenedPayload(ContractModel):
-    amount: Annotated[Amount, Field(gt=0)]
+    amount: PositiveAmount
     currency: CurrencyCode
     term_months: Annotated[int, Field(gt=0, le=600)]
     maturity_date: date

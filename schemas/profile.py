@@ -59,6 +59,8 @@ class CustomerProfile(ContractModel):
             return None
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        # OSError: a name longer than a file name may be (the zone files are looked up by it).
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            shown = value if len(value) <= 40 else f"{value[:39]}…"
+            raise ValueError(f"unknown IANA time zone {shown!r}") from exc
         return value

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import AwareDatetime
 
 from hub.api.audit import Audit, ReadNote, audited, read_note
 from hub.api.audit_routes import audit_router
@@ -26,6 +25,7 @@ from hub.api.models import (
     CustomerView,
     DecisionItem,
     DecisionPage,
+    ErrorBody,
     Health,
     HistoryPage,
     OpenComplaint,
@@ -34,7 +34,7 @@ from hub.api.models import (
     SearchResult,
     TimelineItem,
 )
-from hub.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from hub.api.paging import Cursor, Limit, Timestamp, decode_cursor, encode_cursor
 from hub.core.money import Rates
 from hub.core.pii import display_identifiers
 from hub.core.tiers import tier_of
@@ -105,6 +105,37 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
         ready = await reads.is_ready()
         return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
+    @app.post(
+        "/customers/search",
+        tags=["customers"],
+        responses={**ERRORS, 400: {"model": ErrorBody, "description": "The body is not JSON"}},
+        dependencies=[Depends(requires("customers:read")), Depends(audited("search"))],
+    )
+    async def search(query: SearchRequest, note: Note) -> SearchResult:
+        """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
+        if query.customer_id is not None:
+            note.customer_id = query.customer_id
+            return SearchResult(customer_id=(await known(query.customer_id, note)).customer_id)
+        assert query.kind is not None and query.value is not None  # SearchRequest's validator
+        keyring = settings.require_pii_keyring()
+        note.searched(keyring, query.kind, query.value)
+        holder = await reads.customer_by_lookup_keys(keyring.lookup_keys(query.kind, query.value))
+        if holder is None:
+            raise HTTPException(404, "no customer holds that identifier")
+        who = await reads.customer_ids(holder)
+        # An identifier can be claimed before any profile or event of its holder arrived.
+        note.served_id = who.customer_id if who else holder
+        return SearchResult(customer_id=note.served_id)
+
+    @app.api_route(
+        "/customers/search",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    async def search_by_post_only() -> None:
+        # Declared before /customers/{customer_id}, which would take "search" for an id.
+        raise HTTPException(405, "search with POST", headers={"Allow": "POST"})
+
     @app.get(
         "/customers/{customer_id}",
         tags=["customers"],
@@ -146,8 +177,8 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
         customer_id: str,
         note: Note,
         channel: Annotated[list[Channel], Query(description="Repeat to ask for several.")] = [],  # noqa: B006
-        since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive.")] = None,
-        until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive.")] = None,
+        since: Annotated[Timestamp | None, Query(description="RFC 3339, inclusive.")] = None,
+        until: Annotated[Timestamp | None, Query(description="RFC 3339, exclusive.")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> HistoryPage:
@@ -183,28 +214,6 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
             items=[DecisionItem(**asdict(row)) for row in page],
             next_cursor=encode_cursor(last.decided_at, last.decision_id) if last else None,
         )
-
-    @app.post(
-        "/customers/search",
-        tags=["customers"],
-        responses=ERRORS,
-        dependencies=[Depends(requires("customers:read")), Depends(audited("search"))],
-    )
-    async def search(query: SearchRequest, note: Note) -> SearchResult:
-        """Find a customer by id or by a channel identifier. POST, so that no number is in a URL."""
-        if query.customer_id is not None:
-            note.customer_id = query.customer_id
-            return SearchResult(customer_id=(await known(query.customer_id, note)).customer_id)
-        assert query.kind is not None and query.value is not None  # SearchRequest's validator
-        keyring = settings.require_pii_keyring()
-        note.searched(keyring, query.kind, query.value)
-        holder = await reads.customer_by_lookup_keys(keyring.lookup_keys(query.kind, query.value))
-        if holder is None:
-            raise HTTPException(404, "no customer holds that identifier")
-        who = await reads.customer_ids(holder)
-        # An identifier can be claimed before any profile or event of its holder arrived.
-        note.served_id = who.customer_id if who else holder
-        return SearchResult(customer_id=note.served_id)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -7,13 +7,12 @@ when, not the customers' data.
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import AwareDatetime
 
 from hub.api.audit import Audit
 from hub.api.auth import AuthenticatedRoute, requires
 from hub.api.errors import ERRORS
 from hub.api.models import AuditItem, AuditPage, AuditSearch
-from hub.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from hub.api.paging import Cursor, Limit, Timestamp, decode_cursor, encode_cursor
 from hub.storage.audit import AuditEntry, AuditQuery
 
 CustomerFilter = Annotated[
@@ -31,8 +30,8 @@ def audit_router(audit: Audit) -> APIRouter:
     async def audit_reads(
         customer_id: CustomerFilter = None,
         who: WhoFilter = None,
-        since: Annotated[AwareDatetime | None, Query(description="RFC 3339, inclusive.")] = None,
-        until: Annotated[AwareDatetime | None, Query(description="RFC 3339, exclusive.")] = None,
+        since: Annotated[Timestamp | None, Query(description="RFC 3339, inclusive.")] = None,
+        until: Annotated[Timestamp | None, Query(description="RFC 3339, exclusive.")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> AuditPage:

@@ -53,6 +53,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         403: "The token lacks the scope",
         404: "No such customer",
         422: "A parameter is not valid",
+        503: "The customer store is unavailable; try again shortly",
     }.items()
 }
 

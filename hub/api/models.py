@@ -115,7 +115,30 @@ class SearchRequest(_Body):
     """Either `{"customer_id": …}` or `{"kind": …, "value": …}`, nothing else."""
 
     # One model rather than a union of two: a wrong body gets one clear message, not one
-    # per alternative.
+    # per alternative. Its JSON Schema says what the validator below admits, so that a
+    # client (or a fuzzer) built from the OpenAPI document sends only what is answered.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["customer_id"],
+                    "properties": {
+                        "customer_id": {"type": "string"},
+                        "kind": {"type": "null"},
+                        "value": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["kind", "value"],
+                    "properties": {
+                        "customer_id": {"type": "null"},
+                        "kind": {"type": "string"},
+                        "value": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
 
     customer_id: CustomerId | None = Field(default=None, description="Resolve a customer id to its survivor.")
     kind: IdentifierKind | None = Field(default=None, description="With `value`: the kind of identifier.")

@@ -17,6 +17,8 @@ from pydantic_core import ErrorDetails
 from schemas.interaction import INTERACTION_ADAPTER, Interaction
 
 MAX_REASON_ERRORS = 3
+MAX_QUOTED = 40
+"""How much of a value a reason quotes: a reason is at most 256 characters, the value any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +91,8 @@ def _explain(errors: list[ErrorDetails]) -> Rejection:
     if kind == "union_tag_invalid":
         tag = _ctx(first, "tag")
         if not loc:
-            return Rejection("unknown_channel", f"{tag!r} is not one of teller, phone, web, branch")
-        return Rejection("unknown_type", f"{tag!r} is not a type of channel {loc[0]}")
+            return Rejection("unknown_channel", f"{_quoted(tag)} is not one of teller, phone, web, branch")
+        return Rejection("unknown_type", f"{_quoted(tag)} is not a type of channel {loc[0]}")
     if kind == "union_tag_not_found":
         field = "channel" if not loc else "type"
         return Rejection("schema", f"{field}: field required")
@@ -100,6 +102,11 @@ def _explain(errors: list[ErrorDetails]) -> Rejection:
     if len(details) > MAX_REASON_ERRORS:
         details = [*details[:MAX_REASON_ERRORS], f"and {len(errors) - MAX_REASON_ERRORS} more"]
     return Rejection("schema", "; ".join(details))
+
+
+def _quoted(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_QUOTED else f"{text[: MAX_QUOTED - 1]}…"
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

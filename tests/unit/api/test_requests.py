@@ -95,6 +95,9 @@ async def test_search_by_id_and_by_an_unknown_identifier(client: httpx.AsyncClie
         ({"since": "yesterday"}, "query.since"),
         ({"since": "2026-11-01T00:00:00"}, "query.since"),  # no offset
         ({"until": "2026-13-01T00:00:00Z"}, "query.until"),
+        ({"until": "0"}, "query.until"),  # a number, which pydantic would take for seconds
+        ({"since": "1764547200.5"}, "query.since"),
+        ({"cursor": ""}, "query.cursor"),  # the document says: at least one character
         ({"channel": "fax"}, "query.channel"),
         ({"cursor": "not-a-cursor"}, "query.cursor"),
         ({"cursor": "WzEsMl0"}, "query.cursor"),  # [1,2]
@@ -109,6 +112,15 @@ async def test_bad_parameters_are_422_in_the_error_shape(
     error = answer.json()["error"]
     assert (error["status"], error["code"]) == (422, "invalid_request")
     assert error["message"].startswith(names)
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS", "DELETE"])
+async def test_search_is_post_only_never_a_customer_called_search(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    answer = await client.request(method, "/customers/search", headers=AUTH)
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "POST")
+    assert answer.json()["error"]["code"] == "method_not_allowed"
 
 
 async def test_a_bad_decisions_cursor_is_422(client: httpx.AsyncClient) -> None:

@@ -40,6 +40,11 @@ def test_missing_payload_field_names_the_field_like_the_contract() -> None:
         (b"[1, 2]", "schema: the value must be a JSON object"),
         (raw({**envelope(), "channel": "fax"}), "unknown_channel: 'fax'"),
         (raw({**envelope(), "type": "teleport"}), "unknown_type: 'teleport' is not a type of channel teller"),
+        # A reason quotes the start of a long tag only: a reason has at most 256 characters.
+        (
+            raw({**envelope(), "type": "t" * 300}),
+            f"unknown_type: '{'t' * 38}… is not a type of channel teller",
+        ),
         (raw({k: v for k, v in envelope().items() if k != "channel"}), "schema: channel: field required"),
         (
             raw({k: v for k, v in envelope().items() if k != "occurred_at"}),
