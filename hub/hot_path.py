@@ -177,7 +177,7 @@ class HotPath(mode.Service):
     async def _consume(self) -> None:
         consumer = self._consumer
         assert consumer is not None
-        await self._wait_for_profiles()
+        await retrying(self._wait_for_profiles, "waiting for the profiles to be stored")
         self._profiles_stored = True
         if consumer.assignment():
             self.ready.set()

@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     """How long both consumer groups wait for a worker that stopped answering (killed,
     frozen) before its partitions go to the others. Faust's default, 60 s, stalled the
     group for a minute or more after a ``kill -9``."""
+    stop_timeout_s: float = Field(15.0, ge=1, le=600)
+    """How long ``hub worker`` may take to stop after SIGTERM or SIGINT: past it, the
+    process exits at once. Nothing is lost: what was not committed is read again."""
     startup_wait_s: float = Field(300.0, ge=0)
     """How long ``hub worker`` waits at start for a broker or database that cannot be
     reached (it is not ready meanwhile) before it gives up with the reason."""

@@ -3,8 +3,11 @@
 import asyncio
 import json
 import logging
+import os
 import sys
+import threading
 import time
+from typing import Any
 
 import faust
 from faust.worker import Worker
@@ -66,10 +69,56 @@ async def _services_ready(settings: Settings) -> None:
         await store.close()
 
 
+STOP_OVERRAN_EXIT_CODE = 3
+
+
+class BoundedStopWorker(Worker):
+    """Faust's worker, with a bound on how long stopping may take.
+
+    A graceful stop finishes the batch in hand (its grace is shorter than the bound) and
+    commits. Some waits do not end by themselves: a consumer thread stuck on a broker
+    that went away, a batch that retries an unreachable database. Past the bound the
+    process exits at once; what it had not committed, its partitions' next owner reads
+    again, and replays change nothing.
+    """
+
+    def __init__(self, app: faust.App, *, stop_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self._stop_timeout_s = stop_timeout_s
+        self._deadline: threading.Timer | None = None
+
+    def _on_sigterm(self) -> None:
+        self._arm_stop_deadline("SIGTERM")
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        self._arm_stop_deadline("SIGINT")
+        super()._on_sigint()
+
+    def _arm_stop_deadline(self, signal_name: str) -> None:
+        if self._deadline is not None:
+            return
+        # A thread, not the event loop: the loop may be the thing that is stuck.
+        self._deadline = threading.Timer(self._stop_timeout_s, self._stop_overran, args=(signal_name,))
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _stop_overran(self, signal_name: str) -> None:
+        os.write(
+            2,
+            f"hub worker: not stopped {self._stop_timeout_s:g} s after {signal_name} "
+            "(HUB_STOP_TIMEOUT_S): exiting now; uncommitted records will be read again\n".encode(),
+        )
+        os._exit(STOP_OVERRAN_EXIT_CODE)
+
+
 def run_worker(settings: Settings) -> None:
     asyncio.run(preflight(settings))
     # Faust creates its own data folder but not the folders above it.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
     print("interaction hub starting with", json.dumps(settings.describe(), default=str), flush=True)
-    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    worker = BoundedStopWorker(
+        app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level, quiet=True
+    )
+    worker.execute_from_commandline()

@@ -19,8 +19,9 @@ PROBE_TOPIC = "commit-probe"
 
 
 def _say(line: str) -> None:
-    # Straight to the file descriptor: the Faust worker turns print() into log lines.
-    os.write(1, f"{line}\n".encode())
+    # Straight to the file descriptor: the Faust worker turns print() into log lines. On
+    # a line of its own, apart from the terminal codes of the worker's spinner.
+    os.write(1, f"\n{line}\n".encode())
 
 
 def main() -> None:
