@@ -47,6 +47,9 @@ schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json and sch
 bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker
 	$(INFRA) && $(BIN)/python -m bench
 
+chaos: $(STAMP) ## Fault-injection suite: kill -9, broker and PostgreSQL outages, rebalances under traffic, 10 seeds
+	$(BIN)/python -m tests.chaos --profile full --seeds $${CHAOS_SEEDS:-1-10} $${CHAOS_JSON:+--json $$CHAOS_JSON}
+
 browser: ## Install Debian's Chromium and ChromeDriver for the browser test, when missing
 	deploy/ci/install-browser.sh
 
@@ -64,4 +67,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench browser screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser screenshot infra-up infra-down clean

@@ -91,7 +91,7 @@ class _Deliveries(Sensor):
     def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
         # A record of an earlier generation is skipped by the stream and fetched again.
         if message.generation_id == self._app.consumer_generation_id:
-            self._handled.delivered(tp, offset)
+            self._handled.delivered(tp, offset, message.generation_id)
 
 
 def commit_only_handled(app: faust.App) -> None:
@@ -127,7 +127,7 @@ def _patch_consumer_commits() -> None:
         if handled is None:
             offset: int | None = original_new_offset(self, tp)
             return offset
-        offset = handled.committable(tp)
+        offset = handled.committable(tp, self.app.consumer_generation_id)
         # Faust's lists of acknowledged offsets only shrink in its own _new_offset.
         if offset is not None:
             acked = self._acked[tp]

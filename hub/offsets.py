@@ -22,6 +22,7 @@ P = TypeVar("P", bound=Hashable)
 
 @dataclass(slots=True)
 class _Partition:
+    generation: int | None
     waiting: deque[int] = field(default_factory=deque)
     """Delivered offsets, in delivery order, not yet known to be contiguously handled."""
     handled: set[int] = field(default_factory=set)
@@ -31,18 +32,26 @@ class _Partition:
 
 
 class HandledOffsets(Generic[P]):
-    """Per partition ``P``: the offset up to which every delivered record was handled."""
+    """Per partition ``P`` and consumer-group generation: the offset up to which every
+    delivered record was handled.
+
+    The generation matters: between the revocation of a partition and its assignment
+    again, records fetched before still reach the application under the old generation.
+    Counted as the start of the partition, they made the records it then delivered again
+    from the committed offset look like repeats, and a commit could pass records still
+    waiting to be handled (seen as lost events in the chaos suite).
+    """
 
     def __init__(self) -> None:
         self._partitions: dict[P, _Partition] = {}
 
-    def delivered(self, partition: P, offset: int) -> None:
-        """Record ``offset`` handed to the application. A redelivery of an offset at or
-        below one already delivered (after a seek back) changes nothing: the first
-        delivery is still waiting or was handled."""
+    def delivered(self, partition: P, offset: int, generation: int | None = None) -> None:
+        """Record ``offset`` handed to the application in ``generation``. A redelivery of an
+        offset at or below one already delivered in the same generation (after a seek
+        back) changes nothing: the first delivery is still waiting or was handled."""
         state = self._partitions.get(partition)
-        if state is None:
-            state = self._partitions[partition] = _Partition(next_offset=offset)
+        if state is None or state.generation != generation:
+            state = self._partitions[partition] = _Partition(generation, next_offset=offset)
         if offset < state.next_offset:
             return
         state.waiting.append(offset)
@@ -57,10 +66,11 @@ class HandledOffsets(Generic[P]):
         while waiting and waiting[0] in state.handled:
             state.handled.discard(waiting.popleft())
 
-    def committable(self, partition: P) -> int | None:
-        """The offset to commit, or None when nothing was delivered on ``partition``."""
+    def committable(self, partition: P, generation: int | None = None) -> int | None:
+        """The offset to commit, or None when nothing was delivered on ``partition`` in
+        ``generation``."""
         state = self._partitions.get(partition)
-        if state is None:
+        if state is None or state.generation != generation:
             return None
         return state.waiting[0] if state.waiting else state.next_offset
 

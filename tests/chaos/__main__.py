@@ -9,6 +9,7 @@ doubled or conflicted, or a worker took longer than the bound to stop.
 import argparse
 import asyncio
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +26,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args()
     profile = PROFILES[args.profile]
-    cache = Path(".cache").resolve()
+    cache = Path(os.environ.get("HUB_CACHE_DIR", ".cache")).resolve()
     results: list[RunResult] = []
     for seed in _seeds(args.seeds):
         workdir = (args.workdir / f"seed-{seed}").resolve()

@@ -25,6 +25,7 @@ BASE_WORKERS = 2
 CUSTOMERS = 2_000
 READY_TIMEOUT_S = 120
 DRAIN_TIMEOUT_S = 240
+BASELINE_MARGIN_S = 3.0
 EFFECT_WINDOW_S = 10.0
 """How long after a fault ends its effect on latency is still counted."""
 
@@ -149,7 +150,8 @@ async def _traffic_under_faults(
         if event_id in history.recorded
     )
     first_fault = min((fault.at_s for fault in faults), default=profile.seconds)
-    baseline = _percentiles([lat for lat, at in latencies if at < first_fault])
+    # Events sent well before the first fault: those in flight when it struck count for it.
+    baseline = _percentiles([lat for lat, at in latencies if at < first_fault - BASELINE_MARGIN_S])
     recorded_times = sorted(t - began_wall for t in history.recorded.values())
     for effect in effects:
         window = (effect.began_s, effect.ended_s + EFFECT_WINDOW_S)

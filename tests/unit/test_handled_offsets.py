@@ -63,3 +63,19 @@ def test_a_revoked_partition_is_forgotten() -> None:
     assert book.committable(P) is None
     book.delivered(P, 1)  # the next assignment starts from the committed offset
     assert book.committable(P) == 1
+
+
+def test_records_delivered_between_revocation_and_assignment_do_not_start_the_next_generation() -> None:
+    book: HandledOffsets[tuple[str, int]] = HandledOffsets()
+    for offset in (0, 1, 2):
+        book.delivered(P, offset, generation=4)
+    book.handled(P, 1)  # 0 waits for its profile
+    book.forget(P)  # revoked...
+    book.delivered(P, 3, generation=4)  # ...a record fetched before still reaches the stream
+    book.handled(P, 3)
+    assert book.committable(P, generation=5) is None, "nothing delivered in the new generation yet"
+    for offset in (0, 1, 2, 3):  # delivered again from the committed offset
+        book.delivered(P, offset, generation=5)
+    book.handled(P, 1)
+    book.handled(P, 3)
+    assert book.committable(P, generation=5) == 0, "0 still waits: nothing past it is committed"
