@@ -112,7 +112,7 @@ class Traffic:
                     retry.append(record)
                     continue
                 self.ledger.append(
-                    Sent(result.topic, result.partition, result.offset, _event_id(record.value), offered_at)
+                    Sent(result.topic, result.partition, result.offset, event_id_in(record.value), offered_at)
                 )
             if retry:
                 self.send_failures += len(retry)
@@ -144,7 +144,8 @@ def _take(records: Iterator[Record], count: int) -> list[Record]:
     return taken
 
 
-def _event_id(value: bytes) -> str | None:
+def event_id_in(value: bytes) -> str | None:
+    """The ``event_id`` of a record's JSON body, if it has one."""
     try:
         body = json.loads(value)
     except ValueError:

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import topics
-from tests.chaos.traffic import Sent
+from tests.chaos.traffic import Sent, event_id_in
 
 TRIGGER_TOPICS = (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE)
 
@@ -122,7 +122,7 @@ def judge(
     for _headers, value in dead_letters:
         letter = json.loads(value)
         dead_positions[(letter["topic"], letter["partition"], letter["offset"])] += 1
-        dead_event_ids.add(_raw_event_id(letter.get("raw", "")) or "")
+        dead_event_ids.add(event_id_in(letter.get("raw", "").encode()) or "")
     verdict = Verdict(
         sent=len(ledger),
         recorded=len(history.recorded),
@@ -170,12 +170,3 @@ def _judge_triggers(
             verdict.conflicting.append(
                 f"{len(ids)} triggers of {rule_id} for {customer_id} caused by {caused_by}"
             )
-
-
-def _raw_event_id(raw: str) -> str | None:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return None
-    event_id = body.get("event_id") if isinstance(body, dict) else None
-    return event_id if isinstance(event_id, str) else None

@@ -1,7 +1,8 @@
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.integration.harness import HubUnderTest
@@ -35,3 +36,11 @@ def hub(tmp_path: Path) -> Iterator[HubUnderTest]:
     under_test.start()
     yield under_test
     under_test.stop()
+
+
+@pytest.fixture
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own to the suite's PostgreSQL."""
+    connection = await asyncpg.connect(os.environ["HUB_DATABASE_URL"])
+    yield connection
+    await connection.close()

@@ -42,13 +42,6 @@ def unique(name: str) -> str:
 
 
 @pytest.fixture
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(os.environ["HUB_DATABASE_URL"])
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(pii_key=PII_KEY, pii_key_id="k1", api={"tokens": TOKENS})
     store = await HistoryStore.open(settings.require_database_url())

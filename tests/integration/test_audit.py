@@ -55,13 +55,6 @@ class Tokens:
 
 
 @pytest.fixture
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(os.environ["HUB_DATABASE_URL"])
-    yield connection
-    await connection.close()
-
-
-@pytest.fixture
 def tokens() -> Tokens:
     return Tokens()
 
