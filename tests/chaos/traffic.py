@@ -21,6 +21,7 @@ from hub.simulate import Record, TrafficGenerator
 log = logging.getLogger(__name__)
 TICK_S = 0.1
 RETRY_S = 0.5
+GIVE_UP_S = 120.0
 GENERATOR_STEP_S = 3  # hub.simulate spaces events three seconds apart
 
 
@@ -45,18 +46,12 @@ class Traffic:
         self.ledger: list[Sent] = []
         self.profiles_sent = 0
         self.send_failures = 0
+        self._producer: AIOKafkaProducer
 
     async def run(self, *, seconds: float, rate: float, stop: asyncio.Event) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=5_000,
-            retry_backoff_ms=200,
-        )
-        await _start(producer)
+        self._producer = await _started_producer(self._bootstrap)
         try:
-            await self._send_all(producer, list(self._generator.profiles()), time.time())
+            await self._send_all(list(self._generator.profiles()), time.time())
             self.profiles_sent = len(self.ledger)
             self.ledger.clear()
             events = self._generator.events(int(seconds * rate))
@@ -68,10 +63,10 @@ class Traffic:
                 if due and not batch:
                     return
                 offered += len(batch)
-                await self._send_all(producer, batch, time.time())
+                await self._send_all(batch, time.time())
                 await asyncio.sleep(TICK_S)
         finally:
-            await producer.stop()
+            await self._producer.stop()
 
     def _restamped(self, record: Record) -> Record:
         """Move the generator's event time (3 s apart) to the time of sending, so that
@@ -94,9 +89,11 @@ class Traffic:
         self._copies[id(record)] = (record, restamped)
         return restamped
 
-    async def _send_all(self, producer: AIOKafkaProducer, records: list[Record], offered_at: float) -> None:
+    async def _send_all(self, records: list[Record], offered_at: float) -> None:
         waiting = records
+        failing_since: float | None = None
         while waiting:
+            producer = self._producer
             futures = []
             for record in waiting:
                 try:
@@ -106,26 +103,44 @@ class Traffic:
                 except KafkaError as exc:
                     futures.append(_failed(exc))
             results = await asyncio.gather(*futures, return_exceptions=True)
-            retry = []
+            retry, errors = [], set()
             for record, result in zip(waiting, results, strict=True):
                 if isinstance(result, BaseException):
                     retry.append(record)
+                    errors.add(type(result).__name__)
                     continue
                 self.ledger.append(
                     Sent(result.topic, result.partition, result.offset, event_id_in(record.value), offered_at)
                 )
-            if retry:
-                self.send_failures += len(retry)
-                await asyncio.sleep(RETRY_S)
+            if not retry:
+                return
+            self.send_failures += len(retry)
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > GIVE_UP_S:
+                raise RuntimeError(f"the traffic could not send for {GIVE_UP_S:.0f} s: {sorted(errors)}")
+            # An idempotent producer can stay wedged after the broker restarted (its
+            # sequence numbers refer to a log the broker no longer has): a new one.
+            log.warning("resending %d records after %s; with a new producer", len(retry), sorted(errors))
+            await producer.stop()
+            await asyncio.sleep(RETRY_S)
+            self._producer = await _started_producer(self._bootstrap)
             waiting = retry
 
 
-async def _start(producer: AIOKafkaProducer) -> None:
+async def _started_producer(bootstrap: str) -> AIOKafkaProducer:
     for _attempt in range(60):
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=5_000,
+            retry_backoff_ms=200,
+        )
         try:
             await producer.start()
-            return
+            return producer
         except KafkaError:
+            await producer.stop()
             await asyncio.sleep(1)
     raise RuntimeError("the chaos broker did not accept a producer within 60 s")
 
