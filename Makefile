@@ -23,10 +23,10 @@ demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simul
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
-	$(MAKE) --no-print-directory lint typecheck browser
+	$(MAKE) --no-print-directory lint typecheck browser prometheus
 	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
 
-unit: $(STAMP) ## Unit tests only (no services needed)
+unit: $(STAMP) prometheus ## Unit tests only (no services needed; promtool for the alert tests)
 	$(BIN)/pytest -p no:cacheprovider tests/unit
 
 fuzz: $(STAMP) ## Fuzz ingest and the core (10,000 records), then the API on local PostgreSQL
@@ -53,6 +53,9 @@ chaos: $(STAMP) ## Fault-injection suite: kill -9, broker and PostgreSQL outages
 browser: ## Install Debian's Chromium and ChromeDriver for the browser test, when missing
 	deploy/ci/install-browser.sh
 
+prometheus: ## Install Debian's Prometheus and promtool for the alert and dashboard tests, when missing
+	deploy/ci/install-prometheus.sh
+
 screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
@@ -67,4 +70,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus screenshot infra-up infra-down clean
