@@ -13,6 +13,7 @@ import faust
 from faust.worker import Worker
 
 from agents import register_agents
+from hub import metrics
 from hub.errors import ServiceUnavailable, StoreError
 from hub.kafka_admin import ensure_topics
 from hub.kafka_app import create_app
@@ -28,6 +29,7 @@ MAX_STARTUP_DELAY_S = 10.0
 
 def build_app(settings: Settings, **overrides: object) -> faust.App:
     app = create_app(settings, **overrides)
+    metrics.initialise_known_series()
     hot_path = register_agents(app, Runtime(settings))
     register_web(app, hot_path.ready.is_set)
     return app
