@@ -160,6 +160,7 @@ SELECT rule_id,
        count(*) FILTER (WHERE product IS NOT NULL) AS offers,
        count(*) FILTER (WHERE outcome = 'published') AS published,
        count(*) FILTER (WHERE outcome = 'held_out') AS held_out,
+       count(DISTINCT customer_id) FILTER (WHERE outcome = 'held_out') AS held_out_customers,
        count(*) FILTER (WHERE outcome = 'suppressed') AS suppressed,
        coalesce(jsonb_object_agg(policy, n)
                 FILTER (WHERE policy IS NOT NULL AND outcome = 'suppressed'), '{}')::text AS suppressed_by,
