@@ -7,6 +7,7 @@ unreachable service ends the command with one line that says what to fix.
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import datetime
@@ -256,7 +257,12 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except HubError as exc:
-        click.echo(f"hub: error: {exc}", err=True)
+        if os.environ.get("HUB_LOG_FORMAT", "").lower() == "json":
+            from hub.logs import json_error_line
+
+            click.echo(json_error_line(f"hub: error: {exc}"), err=True)
+        else:
+            click.echo(f"hub: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

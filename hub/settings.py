@@ -236,6 +236,8 @@ class Settings(BaseSettings):
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     data_dir: Path = Path(".hub-data")
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per line from the worker, Faust, uvicorn and the hub."""
 
     batch_max: int = Field(500, ge=1, le=100_000)
     batch_within_ms: int = Field(50, ge=1, le=60_000)
