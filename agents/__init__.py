@@ -26,7 +26,7 @@ def register_agents(app: faust.App, runtime: Runtime) -> HotPath:
     profiles = register_profiles(app, runtime, hub_topics.profiles)
     register_resolve(app, runtime, hub_topics.unresolved, profiles)
     register_outcomes(app, runtime, hub_topics.outcomes)
-    register_lag_monitor(app)
+    register_lag_monitor(app, runtime.settings)
     register_rule_reloads(app, rulebook, runtime.settings.rules_reload_seconds)
     hot_path = HotPath(runtime, identity_of(runtime, profiles), profiles, lambda: rulebook.rules)
     app.service(hot_path)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ unreachable service ends the command with one line that says what to fix.
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import datetime
@@ -26,6 +27,7 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="interaction-hub", prog_name="hub", message="%(prog)s %(version)s")
 def cli() -> None:
     """Customer interaction hub: cross-channel contact history and real-time triggers."""
 
@@ -104,8 +106,20 @@ def infra_down(purge: bool) -> None:
 
 
 @cli.command()
-@click.option("--customers", default=200, show_default=True, help="Distinct customers (with profiles).")
-@click.option("--events", default=5000, show_default=True, help="Interaction records to publish.")
+@click.option(
+    "--customers",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Distinct customers (with profiles).",
+)
+@click.option(
+    "--events",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Interaction records to publish.",
+)
 @click.option("--seed", default=7, show_default=True, help="Same seed, same traffic.")
 def simulate(customers: int, events: int, seed: int) -> None:
     """Publish realistic traffic for all four channels, profiles included (2% bad, 2% duplicate)."""
@@ -117,7 +131,9 @@ def simulate(customers: int, events: int, seed: int) -> None:
 @cli.command()
 @click.argument("customer_id")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--limit", default=50, show_default=True)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="At most this many."
+)
 def history(customer_id: str, as_json: bool, limit: int) -> None:
     """The customer's contact history across channels, newest first."""
     from hub.history_view import print_history
@@ -178,7 +194,9 @@ def marketing(seconds: float) -> None:
 @cli.command()
 @click.argument("customer_id")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--limit", default=50, show_default=True)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="At most this many."
+)
 def explain(customer_id: str, as_json: bool, limit: int) -> None:
     """Every decision about the customer, newest first: rule, evidence, policy verdict."""
     from hub.decisions_view import print_explanation
@@ -201,7 +219,9 @@ def check_rules(path: Path | None) -> None:
     """Validate a rule file (default: HUB_RULES_FILE, or the shipped rules) and list its rules."""
     from hub.rules.loading import load_rules
 
-    for rule in load_rules(path or load_settings().rules_file).rules:
+    # A path given here is the argument's fault when unreadable, not HUB_RULES_FILE's.
+    rules = load_rules(path, setting=None) if path else load_rules(load_settings().rules_file)
+    for rule in rules.rules:
         state = "" if rule.enabled else " (disabled)"
         click.echo(f"{rule.id} v{rule.version}{state}: {rule.description}")
 
@@ -237,7 +257,12 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except HubError as exc:
-        click.echo(f"hub: error: {exc}", err=True)
+        if os.environ.get("HUB_LOG_FORMAT", "").lower() == "json":
+            from hub.logs import json_error_line
+
+            click.echo(json_error_line(f"hub: error: {exc}"), err=True)
+        else:
+            click.echo(f"hub: error: {exc}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -1,12 +1,26 @@
 """Prometheus metrics of the hub, served at ``/metrics`` by the worker's web server.
 
 Labels are bounded: channels, types, reason categories, rule ids and trigger kinds come
-from the contract and the rule set, never from record contents.
+from the contract and the rule set, never from record contents. Every label value known
+in advance has its series from start, at 0 (:func:`initialise_known_series`, and
+:func:`rules_loaded` for the rules' ids), so that ``rate()`` and alerts see the first
+increment and a missing series means a missing worker, not a quiet one.
 """
 
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+from hub.core.pii import IDENTIFIER_KINDS
+from hub.core.policy import POLICIES
+from hub.core.validation import REJECTION_CATEGORIES
+from schemas.interaction import CHANNELS, TYPES_BY_CHANNEL
+from schemas.trigger import SALES_KINDS, OutcomeKind
+
+if TYPE_CHECKING:
+    from hub.core.rules.spec import RuleSpec
 
 # The *_created series double the output and no dashboard reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -78,14 +92,16 @@ DB_WRITE_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 DB_BATCH_SIZE = Histogram(
-    "hub_db_batch_size",
-    "Rows per batched PostgreSQL write.",
+    "hub_db_batch_size_events",
+    "Rows (events or triggers) per batched PostgreSQL write.",
     ["table"],
     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500),
 )
 DB_RETRIES = Counter("hub_db_retries_total", "Batches retried because PostgreSQL was unavailable.")
 CONSUMER_LAG = Gauge(
-    "hub_consumer_lag_messages", "Messages behind the end of each assigned partition.", ["topic", "partition"]
+    "hub_consumer_lag_messages",
+    "Messages behind the end of each assigned partition of a data topic (no changelog topics).",
+    ["topic", "partition"],
 )
 IDENTITY_RESOLVED = Counter(
     "hub_identity_resolved_total",
@@ -103,3 +119,61 @@ IDENTITY_CONFLICTS = Counter(
 CUSTOMERS_MERGED = Counter(
     "hub_events_to_merged_customers_total", "Events for a merged customer id routed to the surviving id."
 )
+BUILD_INFO = Gauge(
+    "hub_build_info", "Always 1; the version of the hub that serves these metrics.", ["version"]
+)
+RULES_INFO = Gauge(
+    "hub_rules_info",
+    "Always 1; the SHA-256 (first 16 hex digits) of the rule file in force and where it came from.",
+    ["sha256", "source"],
+)
+RULE_VERSION = Gauge("hub_rule_version", "The version of each rule in force.", ["rule"])
+
+DB_TABLES = ("interactions", "decisions", "triggers", "states")
+RULE_RELOAD_RESULTS = ("loaded", "rejected")
+
+
+def initialise_known_series() -> None:
+    """Create, at 0, the series of every label value the code knows before any record."""
+    BUILD_INFO.labels(version("interaction-hub")).set(1)
+    for channel in CHANNELS:
+        for type_ in TYPES_BY_CHANNEL[channel]:
+            labelled(EVENTS_CONSUMED, channel, type_)
+        labelled(EVENTS_RECORDED, channel)
+        labelled(EVENTS_DUPLICATE, channel)
+    for category in REJECTION_CATEGORIES:
+        labelled(EVENTS_REJECTED, category)
+    for result in RULE_RELOAD_RESULTS:
+        RULES_RELOADED.labels(result)
+    for outcome in get_args(OutcomeKind):
+        OUTCOMES.labels(outcome)
+    for kind in IDENTIFIER_KINDS:
+        labelled(IDENTITY_RESOLVED, kind)
+        IDENTITY_CONFLICTS.labels(kind)
+    for table in DB_TABLES:
+        labelled(DB_WRITE_SECONDS, table)
+    for table in ("interactions", "triggers"):
+        labelled(DB_BATCH_SIZE, table)
+    for origin in ("event_time", "receipt"):
+        labelled(TRIGGER_LATENCY, origin)
+
+
+def rules_loaded(rules: Sequence["RuleSpec"], *, sha256: str, source: str) -> None:
+    """Say which rules are in force, and give each rule's trigger and decision series a 0.
+
+    Series of rules no longer in force stay: their counts are history, and Prometheus
+    forgets them at the next restart."""
+    RULES_INFO.clear()
+    RULES_INFO.labels(sha256, source).set(1)
+    RULE_VERSION.clear()
+    for rule in rules:
+        RULE_VERSION.labels(rule.id).set(rule.version)
+        kind = rule.trigger.kind
+        labelled(TRIGGERS_PUBLISHED, kind, rule.id)
+        labelled(DECISIONS, rule.id, "published", "")
+        for policy in POLICIES:
+            if policy == "control_group":
+                if kind in SALES_KINDS:
+                    labelled(DECISIONS, rule.id, "held_out", policy)
+            else:
+                labelled(DECISIONS, rule.id, "suppressed", policy)

@@ -6,6 +6,9 @@ naming the variable, instead of a pydantic traceback.
 """
 
 import hashlib
+import json
+import os
+import re
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -233,6 +236,8 @@ class Settings(BaseSettings):
     store: Literal["rocksdb://", "memory://"] = "rocksdb://"
     data_dir: Path = Path(".hub-data")
     log_level: Literal["crit", "error", "warn", "info", "debug"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per line from the worker, Faust, uvicorn and the hub."""
 
     batch_max: int = Field(500, ge=1, le=100_000)
     batch_within_ms: int = Field(50, ge=1, le=60_000)
@@ -249,6 +254,21 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     stream: StreamSettings = Field(default_factory=StreamSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never quote the value: it holds the password.
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value.get_secret_value())
+            parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise ValueError(f"not a URL; {_DATABASE_URL_FORM}") from None
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"not a postgresql:// URL; {_DATABASE_URL_FORM}")
+        return value
 
     @field_validator("default_time_zone")
     @classmethod
@@ -332,6 +352,9 @@ class Settings(BaseSettings):
         return shown
 
 
+_DATABASE_URL_FORM = "give postgresql://user:password@host:5432/database"
+
+
 def mask_url(url: str) -> str:
     """``postgresql://hub:secret@db/hub`` -> ``postgresql://hub:***@db/hub``."""
     parts = urlsplit(url)
@@ -347,10 +370,36 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except SettingsError as exc:
         # pydantic-settings could not even parse a value, e.g. JSON that is not JSON.
-        raise ConfigError(f"invalid configuration: {exc}; JSON settings need valid JSON") from None
+        raise ConfigError(_unparsable(str(exc))) from None
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
             problems.append(f"{name}: {error['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _unparsable(message: str) -> str:
+    """Name the variables behind pydantic-settings' 'error parsing value for field "api"'."""
+    found = re.search(r'field "(\w+)"', message)
+    field = found.group(1) if found else None
+    if field is None:
+        return f"invalid configuration: {message}; JSON settings need valid JSON"
+    prefix = ENV_PREFIX + field.upper()
+    broken = []
+    for name, value in sorted(os.environ.items()):
+        if name.upper() == prefix or name.upper().startswith(prefix + "__"):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                broken.append(f"{name.upper()} is not valid JSON ({exc.msg} at character {exc.pos})")
+    named = "; ".join(broken) or f"{prefix} (or one of {prefix}__*) could not be read"
+    return f"invalid configuration: {named}: give it as JSON{_JSON_EXAMPLES.get(field, '')}"
+
+
+_JSON_EXAMPLES = {
+    "api": ', e.g. HUB_API__TOKENS=\'[{"name": "rm-desk", "token": "<16+ random characters>", '
+    '"scopes": ["customers:read"]}]\'',
+    "pii_previous_keys": ', e.g. HUB_PII_PREVIOUS_KEYS=\'{"k1": "<the retired key>"}\'',
+    "fx_rates": ', e.g. HUB_FX_RATES=\'{"USD": "7.10"}\'',
+}

@@ -4,7 +4,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -13,9 +12,11 @@ import faust
 from faust.worker import Worker
 
 from agents import register_agents
+from hub import metrics
 from hub.errors import ServiceUnavailable, StoreError
 from hub.kafka_admin import ensure_topics
 from hub.kafka_app import create_app
+from hub.logs import configure, say
 from hub.runtime import Runtime
 from hub.settings import Settings
 from hub.storage.history import HistoryStore
@@ -28,6 +29,7 @@ MAX_STARTUP_DELAY_S = 10.0
 
 def build_app(settings: Settings, **overrides: object) -> faust.App:
     app = create_app(settings, **overrides)
+    metrics.initialise_known_series()
     hot_path = register_agents(app, Runtime(settings))
     register_web(app, hot_path.ready.is_set)
     return app
@@ -50,10 +52,10 @@ async def preflight(settings: Settings) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise
-            print(
+            say(
+                settings.log_format,
                 f"waiting for the services ({left:.0f} s left, HUB_STARTUP_WAIT_S): {exc}",
-                file=sys.stderr,
-                flush=True,
+                error=True,
             )
             await asyncio.sleep(min(delay, left))
             delay = min(delay * 2, MAX_STARTUP_DELAY_S)
@@ -113,12 +115,17 @@ class BoundedStopWorker(Worker):
 
 
 def run_worker(settings: Settings) -> None:
+    logging_config = configure(settings.log_format, settings.log_level)
     asyncio.run(preflight(settings))
     # Faust creates its own data folder but not the folders above it.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = build_app(settings)
-    print("interaction hub starting with", json.dumps(settings.describe(), default=str), flush=True)
+    say(settings.log_format, "interaction hub starting with " + json.dumps(settings.describe(), default=str))
     worker = BoundedStopWorker(
-        app, stop_timeout_s=settings.stop_timeout_s, loglevel=settings.log_level, quiet=True
+        app,
+        stop_timeout_s=settings.stop_timeout_s,
+        loglevel=settings.log_level,
+        quiet=True,
+        logging_config=logging_config,
     )
     worker.execute_from_commandline()

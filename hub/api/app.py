@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from hub.api import metrics
 from hub.api.audit import Audit, ReadNote, audited, read_note
 from hub.api.audit_routes import audit_router
 from hub.api.auth import AuthenticatedRoute, requires
@@ -88,6 +89,7 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
     rates = Rates(settings.fx_rates, settings.home_currency)
 
     app.middleware("http")(security_headers)
+    app.add_middleware(metrics.RequestMetrics)
 
     async def known(customer_id: str, note: ReadNote) -> stored.CustomerIds:
         ids = await reads.customer_ids(customer_id)
@@ -220,6 +222,7 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.include_router(audit_router(audit))
+    app.include_router(metrics.metrics_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -12,9 +12,11 @@ import socket
 from urllib.parse import urlsplit
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from hub.api.app import create_api
 from hub.errors import ConfigError, StoreError
+from hub.logs import configure, json_logging_config, say
 from hub.settings import Settings
 from hub.storage.audit import AuditStore
 from hub.storage.customer_reads import CustomerReads
@@ -24,6 +26,7 @@ UVICORN_LEVELS = {"crit": "critical", "error": "error", "warn": "warning", "info
 
 
 def run_api(settings: Settings) -> None:
+    configure(settings.log_format, settings.log_level)
     settings.api.require_tokens()
     settings.require_pii_keyring()
     url = settings.require_database_url()
@@ -49,12 +52,16 @@ async def _serve(settings: Settings, url: str, listener: socket.socket) -> None:
         config = uvicorn.Config(
             create_api(settings, reads, AuditStore(store)),
             log_level=UVICORN_LEVELS[settings.log_level],
+            # JSON mode: uvicorn keeps the root's JSON handler (hub.logs) instead of its own.
+            log_config=json_logging_config(settings.log_level)
+            if settings.log_format == "json"
+            else LOGGING_CONFIG,
             # Paths carry customer ids: no access log (personal data stays out of logs).
             access_log=False,
             server_header=False,
         )
         host, port = listener.getsockname()[:2]
-        print(f"hub api: serving the customer API and page on http://{host}:{port}/", flush=True)
+        say(settings.log_format, f"hub api: serving the customer API and page on http://{host}:{port}/")
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the
         # process to die of it; answered by a no-op, the pool still closes and we exit 0.
         previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)

@@ -20,6 +20,17 @@ from schemas.profile import CustomerProfile
 from schemas.trigger import SALES_KINDS, ContactChannel
 
 Outcome = Literal["published", "suppressed", "held_out"]
+POLICIES = (
+    "consent",
+    "complaint_open",
+    "declined",
+    "once_per",
+    "frequency_cap",
+    "channel_consent",
+    "arbitration",
+    "control_group",
+)
+"""Every policy that suppresses or holds out a proposal (a verdict's ``policy``)."""
 SALES = frozenset(SALES_KINDS)
 _WEEK, _MONTH = timedelta(days=7), timedelta(days=30)
 

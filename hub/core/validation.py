@@ -21,6 +21,23 @@ MAX_QUOTED = 40
 """How much of a value a reason quotes: a reason is at most 256 characters, the value any."""
 
 
+REJECTION_CATEGORIES = (
+    "invalid_json",
+    "schema",
+    "unknown_channel",
+    "unknown_type",
+    "channel_mismatch",
+    "future_event",
+    "unknown_customer",
+    "profile_schema",
+    "outcome_schema",
+    "processing_error",
+)
+"""Every category a dead letter's reason starts with, here or in the stages that reject
+later (identity resolution, the profile and outcome agents, poison isolation): the
+``reason`` label of ``hub_events_rejected_total``, whose series exist from start."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     category: str

@@ -6,7 +6,7 @@ from pathlib import Path
 from hub import metrics
 from hub.core.rules.spec import RuleSpec
 from hub.errors import ConfigError
-from hub.rules.loading import load_rules
+from hub.rules.loading import LoadedRules, read_rules
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,10 @@ class RuleBook:
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
-        self._rules = load_rules(path).rules  # at start a bad file is an error, not a warning
+        loaded = read_rules(path)  # at start a bad file is an error, not a warning
+        self._rules = loaded.rules.rules
         self._mtime = self._modified()
+        _announce(loaded)
 
     @property
     def rules(self) -> list[RuleSpec]:
@@ -30,12 +32,13 @@ class RuleBook:
             return False
         self._mtime = modified
         try:
-            rules = load_rules(self._path).rules
+            loaded = read_rules(self._path)
         except ConfigError as exc:
             metrics.RULES_RELOADED.labels("rejected").inc()
             log.error("rule file rejected, the previous rules stay in force: %s", exc)
             return False
-        self._rules = rules
+        self._rules = rules = loaded.rules.rules
+        _announce(loaded)
         metrics.RULES_RELOADED.labels("loaded").inc()
         log.info("rules reloaded from %s: %s", self._path, ", ".join(f"{r.id} v{r.version}" for r in rules))
         return True
@@ -47,3 +50,7 @@ class RuleBook:
             return self._path.stat().st_mtime_ns / 1e9
         except OSError:
             return None
+
+
+def _announce(loaded: LoadedRules) -> None:
+    metrics.rules_loaded(loaded.rules.rules, sha256=loaded.sha256, source=loaded.source)

@@ -2,10 +2,11 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from hub.errors import StoreError, StoreUnavailable
+from hub.errors import ConfigError, StoreError, StoreUnavailable
 
 _UNAVAILABLE = (
     OSError,
@@ -49,3 +50,37 @@ def reading(doing: str) -> Iterator[None]:
             yield
         except _OUTAGES as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable while {doing}: {exc}") from exc
+
+
+@contextmanager
+def connecting(url: str) -> Iterator[None]:
+    """Connecting to ``url`` (HUB_DATABASE_URL): one line that names the setting and the fix.
+
+    A refused login or an unknown database is a ConfigError (waiting will not cure it); a
+    server that does not answer is StoreUnavailable (the worker waits for it at start)."""
+    where = server_of(url)
+    try:
+        yield
+    except asyncpg.InvalidAuthorizationSpecificationError as exc:  # 28000, 28P01: user, password
+        raise ConfigError(
+            f"PostgreSQL at {where} refused the login of HUB_DATABASE_URL ({exc}): fix the user name "
+            "and password in HUB_DATABASE_URL (a local server's are in what `hub infra up` prints)"
+        ) from None
+    except asyncpg.InvalidCatalogNameError as exc:  # 3D000
+        raise ConfigError(
+            f"PostgreSQL at {where} has no such database ({exc}): fix the database name in "
+            "HUB_DATABASE_URL, or create it"
+        ) from None
+    except _UNAVAILABLE as exc:
+        raise StoreUnavailable(
+            f"cannot reach PostgreSQL at {where} (HUB_DATABASE_URL): {exc}. "
+            "Start the server or fix the URL; `hub infra up` starts a local one."
+        ) from exc
+    except asyncpg.PostgresError as exc:
+        raise StoreError(f"PostgreSQL at {where} refused the connection (HUB_DATABASE_URL): {exc}") from exc
+
+
+def server_of(url: str) -> str:
+    """``host:port`` of a URL, without its credentials."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"

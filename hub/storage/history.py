@@ -13,14 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import asyncpg
 
 from hub.core.pii import Keyring
-from hub.errors import StoreUnavailable
 from hub.storage import identity
-from hub.storage.errors import converted
+from hub.storage.errors import connecting, converted
 from hub.storage.identity import Conflict
 from hub.storage.migrations import available_migrations
 from hub.storage.unit_of_work import UnitOfWork
@@ -35,14 +33,8 @@ class HistoryStore:
     @classmethod
     async def open(cls, url: str, *, pool_size: int = 4) -> Self:
         """Connect a pool; StoreUnavailable names the server when it cannot be reached."""
-        try:
-            with converted("connecting"):
-                pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, timeout=10)
-        except StoreUnavailable as exc:
-            raise StoreUnavailable(
-                f"cannot reach PostgreSQL at {_where(url)} (HUB_DATABASE_URL): {exc.__cause__}. "
-                "Start the server or fix the URL; `hub infra up` starts a local one."
-            ) from exc
+        with connecting(url):
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size, timeout=10)
         assert pool is not None
         return cls(pool)
 
@@ -131,11 +123,6 @@ class HistoryStore:
         return [dict(row) for row in rows]
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
-
-
 _MARK_PUBLISHED = """
 UPDATE triggers SET published_at = now() WHERE trigger_id = ANY($1::text[]) AND published_at IS NULL
 """
@@ -173,6 +160,7 @@ SELECT rule_id,
        count(*) FILTER (WHERE product IS NOT NULL) AS offers,
        count(*) FILTER (WHERE outcome = 'published') AS published,
        count(*) FILTER (WHERE outcome = 'held_out') AS held_out,
+       count(DISTINCT customer_id) FILTER (WHERE outcome = 'held_out') AS held_out_customers,
        count(*) FILTER (WHERE outcome = 'suppressed') AS suppressed,
        coalesce(jsonb_object_agg(policy, n)
                 FILTER (WHERE policy IS NOT NULL AND outcome = 'suppressed'), '{}')::text AS suppressed_by,

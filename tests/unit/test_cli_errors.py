@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 
@@ -48,8 +50,12 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
             "HUB_POLICY__CONTROL_SHARE: Input should be less",
         ),
         (("rules",), {"HUB_RULES_FILE": "/nonexistent/rules.yaml"}, "HUB_RULES_FILE=/nonexistent/rules.yaml"),
-        (("config",), {"HUB_API__TOKENS": "notjson"}, 'field "api"'),
-        (("config",), {"HUB_PII_PREVIOUS_KEYS": "notjson"}, 'field "pii_previous_keys"'),
+        (("rules",), {"HUB_RULES_FILE": "/nonexistent/rules.yaml"}, "point HUB_RULES_FILE at a readable"),
+        (("config",), {"HUB_API__TOKENS": "notjson"}, "HUB_API__TOKENS is not valid JSON"),
+        (("config",), {"HUB_PII_PREVIOUS_KEYS": "notjson"}, "HUB_PII_PREVIOUS_KEYS is not valid JSON"),
+        (("config",), {"HUB_DATABASE_URL": "notaurl"}, "HUB_DATABASE_URL: Value error, not a postgresql://"),
+        (("migrate",), {"HUB_DATABASE_URL": "notaurl"}, "give postgresql://user:password@host:5432/database"),
+        (("history", "C1"), {"HUB_DATABASE_URL": "postgresql://hub:pw@h:port/db"}, "HUB_DATABASE_URL: Value"),
     ],
 )
 def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, str], names: str) -> None:
@@ -67,3 +73,52 @@ def test_config_masks_the_database_password_and_the_pii_key() -> None:
     assert "secret-pw" not in result.stdout
     assert "pii-secret" not in result.stdout
     assert "hub:***@127.0.0.1:1" in result.stdout
+
+
+def test_a_bad_database_url_is_never_echoed() -> None:
+    result = hub("config", HUB_DATABASE_URL="mysql://hub:secret-pw@db/hub")
+    assert result.returncode == 2
+    assert "secret-pw" not in result.stderr
+
+
+def test_a_missing_rule_file_given_as_argument_blames_the_argument() -> None:
+    result = hub("rules", "missing.yaml")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "hub: error: missing.yaml: cannot read it (No such file or directory): "
+        "give the path of a readable rule file"
+    )
+
+
+def test_a_broken_rule_file_says_where_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - id: x\n    when: {a: [1, 2\n")
+    for result in (hub("rules", str(path)), hub("rules", HUB_RULES_FILE=str(path))):
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"hub: error: {path}: not valid YAML: line 4, column 1: ")
+        assert "<unicode string>" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("history", "C1", "--limit", "0"), "Invalid value for '--limit': 0 is not in the range 1<=x<=10000"),
+        (("history", "C1", "--limit", "-1"), "Invalid value for '--limit': -1 is not in the range"),
+        (("explain", "C1", "--limit", "0"), "Invalid value for '--limit': 0 is not in the range"),
+        (("simulate", "--events", "-3"), "Invalid value for '--events': -3 is not in the range x>=0"),
+        (("simulate", "--customers", "0"), "Invalid value for '--customers': 0 is not in the range x>=1"),
+    ],
+)
+def test_click_refuses_numbers_out_of_range(args: tuple[str, ...], names: str) -> None:
+    # No database is configured: the refusal must come before any connection.
+    result = hub(*args)
+    assert result.returncode == 2
+    assert names in result.stderr
+    assert "no interactions recorded" not in result.stdout
+
+
+def test_version() -> None:
+    result = hub("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"hub {version('interaction-hub')}\n"
