@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,9 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=Path(".chaos"))
     parser.add_argument("--json", type=Path, help="also write every run's figures here")
     args = parser.parse_args()
+    # SIGTERM (a CI timeout, a Ctrl-C in make) unwinds the run, so that its workers and
+    # services are stopped rather than left holding the ports.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     profile = PROFILES[args.profile]
     cache = Path(os.environ.get("HUB_CACHE_DIR", ".cache")).resolve()
     results: list[RunResult] = []

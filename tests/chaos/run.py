@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from hub.errors import InfraError
 from hub.readiness import wait_until_ready
 from schemas import topics
-from tests.chaos.cluster import STOP_BOUND_S, Services, Worker
+from tests.chaos.cluster import FIRST_WEB_PORT, STOP_BOUND_S, Services, Worker
 from tests.chaos.schedule import Fault, Profile, plan
 from tests.chaos.traffic import Traffic
 from tests.chaos.verify import TRIGGER_TOPICS, Verdict, judge, read_history, read_topic
@@ -177,12 +178,23 @@ async def _traffic_under_faults(
 
 def _fresh(services: Services, workdir: Path) -> None:
     """Empty services, and no tables or logs of the workers of an earlier run."""
+    for port in (FIRST_WEB_PORT + index for index in range(BASE_WORKERS + 1)):
+        if _taken(port):
+            raise InfraError(
+                f"port {port} is taken (a worker of an earlier chaos run?): stop what listens there "
+                f"(`ss -ltnp | grep {port}`)"
+            )
     services.start_fresh()
     for leftover in [*workdir.glob("data-*"), *workdir.glob("worker-*.log")]:
         if leftover.is_dir():
             shutil.rmtree(leftover)
         else:
             leftover.unlink()
+
+
+def _taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def _ready(worker: Worker) -> None:

@@ -14,7 +14,7 @@ from tests.dashboard import DASHBOARD, dashboard, panels, queries
 HUB = Path(__file__).parents[2] / "hub"
 
 # Read by the API panels; `hub api` does not serve /metrics yet (issue #11, item 4).
-NOT_YET_DEFINED = {"hub_api_requests_total", "hub_api_request_seconds"}
+NOT_YET_DEFINED: set[str] = set()
 
 
 def defined_metrics() -> set[str]:
