@@ -7,7 +7,9 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -27,12 +29,7 @@ from tests.integration.harness import HubUnderTest, wait_for_metric
 
 ALERTS = OBSERVABILITY / "prometheus" / "alerts.yml"
 
-# Panels whose series only exist once `hub api` serves /metrics (issue #11, item 4): then
-# add its target to the scrape config below and empty this.
-WITHOUT_DATA_YET = {
-    "API requests": "hub_api_requests_total: hub api has no /metrics yet",
-    "API latency": "hub_api_request_seconds: hub api has no /metrics yet",
-}
+API_TOKEN = "dashboard-test-token-0123456789"
 READY_TIMEOUT_S = 30
 DATA_TIMEOUT_S = 30
 
@@ -55,7 +52,7 @@ def get(url: str) -> Any:
 
 
 class Prometheus:
-    def __init__(self, workdir: Path, worker_port: int) -> None:
+    def __init__(self, workdir: Path, worker_port: int, api_port: int) -> None:
         self.port = low_free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
@@ -64,7 +61,8 @@ class Prometheus:
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(ALERTS)],
             "scrape_configs": [
-                {"job_name": "hub", "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}]}
+                {"job_name": "hub", "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}]},
+                {"job_name": "hub-api", "static_configs": [{"targets": [f"127.0.0.1:{api_port}"]}]},
             ],
         }
         (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -132,8 +130,45 @@ def worker(tmp_path: Path, rules_file: Path) -> Iterator[HubUnderTest]:
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, worker: HubUnderTest) -> Iterator[Prometheus]:
-    server = Prometheus(tmp_path / "prometheus", worker.web_port)
+def api(tmp_path: Path, worker: HubUnderTest) -> Iterator[str]:
+    """`hub api` on the worker's database, with a token that may read customers."""
+    port = low_free_port()
+    tokens = [{"name": "dashboard", "token": API_TOKEN, "scopes": ["customers:read", "decisions:read"]}]
+    env = {**worker.env, "HUB_API__PORT": str(port), "HUB_API__TOKENS": json.dumps(tokens)}
+    with (tmp_path / "api.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "hub", "api"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not _answers(f"{url}/readyz"):
+        assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def read_customer(api: str, customer_id: str) -> int:
+    request = urllib.request.Request(
+        f"{api}/customers/{customer_id}", headers={"Authorization": f"Bearer {API_TOKEN}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path, worker: HubUnderTest, api: str) -> Iterator[Prometheus]:
+    server = Prometheus(tmp_path / "prometheus", worker.web_port, int(api.rsplit(":", 1)[1]))
     server.start()
     yield server
     server.stop()
@@ -174,8 +209,8 @@ def traffic(run: str) -> tuple[list[tuple[str, bytes, bytes]], list[tuple[str, b
     return [(t, k, json.dumps(v).encode()) for t, k, v in profiles], [*encoded, *bad]
 
 
-async def test_every_dashboard_query_returns_data_from_a_live_worker(
-    worker: HubUnderTest, prometheus: Prometheus, rules_file: Path
+async def test_every_dashboard_query_returns_data_from_a_live_worker_and_api(
+    worker: HubUnderTest, api: str, prometheus: Prometheus, rules_file: Path
 ) -> None:
     run = worker.prefix.strip(".")
     profiles, events = traffic(run)
@@ -196,12 +231,14 @@ async def test_every_dashboard_query_returns_data_from_a_live_worker(
     ]:
         await wait_for_metric(worker, series, count)
 
-    missing = await data_of(prometheus, [q for q in queries() if q.panel not in WITHOUT_DATA_YET])
-    assert not missing, "panels without data:\n" + "\n".join(missing) + f"\n{worker.log()}"
-    assert set(WITHOUT_DATA_YET) <= {q.panel for q in queries()}, "stale entries in WITHOUT_DATA_YET"
+    for customer_id in (f"{run}-walker", f"{run}-nobody"):  # an answer and a 404
+        await asyncio.to_thread(read_customer, api, customer_id)
 
-    [target] = get(f"{prometheus.url}/api/v1/targets")["data"]["activeTargets"]
-    assert target["health"] == "up", target
+    missing = await data_of(prometheus, queries())
+    assert not missing, "panels without data:\n" + "\n".join(missing) + f"\n{worker.log()}"
+
+    targets = get(f"{prometheus.url}/api/v1/targets")["data"]["activeTargets"]
+    assert {t["labels"]["job"]: t["health"] for t in targets} == {"hub": "up", "hub-api": "up"}, targets
     # A second wave after Prometheus has seen the first: the counters' first series start
     # at their first increment, so only now does their rate show intake (HubNoIntake).
     await worker.produce(events[:2])
