@@ -13,10 +13,11 @@ import asyncio
 import functools
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -30,6 +31,7 @@ from hub.core.records import AcceptedRecord, OutboxEntry, ReceivedEvent
 from hub.core.rules.spec import RuleSpec
 from hub.core.state import SENT_MEMORY, CustomerState
 from hub.dead_letter import SourceRecord, dead_letter
+from hub.errors import ServiceUnavailable
 from hub.runtime import retrying
 from hub.settings import Settings
 from hub.sink import RecordSink
@@ -63,6 +65,10 @@ class _Batch:
     """Customer -> the partition (of the channel and internal topics) that holds their state."""
     declined: dict[str, dict[str, datetime]] = field(default_factory=dict)
     profiles: dict[str, CustomerProfile | None] = field(default_factory=dict)
+
+
+async def _failed(exc: BaseException) -> None:
+    raise exc
 
 
 class HistoryRecorder:
@@ -249,17 +255,28 @@ class HistoryRecorder:
     async def _publish(self, entries: Sequence[OutboxEntry], received: Sequence[ReceivedEvent]) -> None:
         if not entries:
             return
-        acks = [
-            await self._sink.send(
-                e.topic, e.trigger.customer_id.encode(), e.trigger.model_dump_json().encode()
-            )
-            for e in entries
+        acks: list[Awaitable[Any]] = []
+        for e in entries:  # enqueued in order; a send refused at once fails like a lost ack
+            try:
+                body = e.trigger.model_dump_json().encode()
+                acks.append(await self._sink.send(e.topic, e.trigger.customer_id.encode(), body))
+            except ServiceUnavailable as exc:
+                acks.append(_failed(exc))
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        # Those the broker acknowledged are marked published even when others of the batch
+        # failed (the broker went away halfway): the retry publishes only the rest. Marking
+        # none made a retry publish the acknowledged ones a second time (a chaos run).
+        done = [
+            e for e, result in zip(entries, results, strict=True) if not isinstance(result, BaseException)
         ]
-        await asyncio.gather(*acks)
-        # Retried on its own: replaying the whole batch for it would publish it all again.
-        ids = [e.trigger.trigger_id for e in entries]
-        await retrying(partial(self._store.mark_published, ids), "marking triggers published")
-        self._observe(entries, {r.event.event_id: r for r in received})
+        if done:
+            # Retried on its own: replaying the whole batch for it would publish it all again.
+            ids = [e.trigger.trigger_id for e in done]
+            await retrying(partial(self._store.mark_published, ids), "marking triggers published")
+            self._observe(done, {r.event.event_id: r for r in received})
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def _observe(self, entries: Sequence[OutboxEntry], by_id: Mapping[str, ReceivedEvent]) -> None:
         now = self._clock()
