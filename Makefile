@@ -9,7 +9,7 @@ INFRA = eval "$$($(BIN)/hub infra up)"
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simul
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
-	$(MAKE) --no-print-directory lint typecheck browser
+	$(MAKE) --no-print-directory lint typecheck browser k8s-tools
 	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP) ## Unit tests only (no services needed)
@@ -53,6 +53,9 @@ chaos: $(STAMP) ## Fault-injection suite: kill -9, broker and PostgreSQL outages
 browser: ## Install Debian's Chromium and ChromeDriver for the browser test, when missing
 	deploy/ci/install-browser.sh
 
+k8s-tools: ## Build helm and kubeconform (pinned, go install) into .cache/go-bin, when missing
+	deploy/ci/install-k8s-tools.sh >/dev/null
+
 screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
@@ -67,4 +70,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser k8s-tools screenshot infra-up infra-down clean
