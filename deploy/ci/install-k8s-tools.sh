@@ -23,6 +23,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bin="$root/.cache/go-bin"
 schemas="$root/.cache/k8s-schemas"
 mkdir -p "$bin" "$schemas"
+# The Go of a machine set up by hand is often there but not on PATH.
+[[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"
 
 # A stamp file beside each binary names its version, so that a changed pin rebuilds it.
 install() {
