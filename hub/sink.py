@@ -9,8 +9,7 @@ from typing import Any, Protocol
 
 import faust
 
-CONTENT_TYPE = "content-type"
-JSON = b"application/json"
+from schemas.headers import CONTENT_TYPE, JSON
 
 
 def with_content_type(headers: Mapping[str, bytes] | None) -> dict[str, bytes]:
