@@ -23,7 +23,7 @@ demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simul
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
-	$(MAKE) --no-print-directory lint typecheck browser k8s-tools
+	$(MAKE) --no-print-directory lint typecheck browser k8s-tools asyncapi-tools
 	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP) ## Unit tests only (no services needed)
@@ -40,7 +40,7 @@ lint: $(STAMP) ## ruff check and format check
 typecheck: $(STAMP) ## mypy --strict on hub, agents and schemas
 	$(BIN)/mypy
 
-schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json and schemas/openapi.json
+schemas: $(STAMP) ## Regenerate schemas/json, schemas/asyncapi.yaml and schemas/openapi.json
 	$(BIN)/python -m schemas.export
 	$(BIN)/python -m hub.api.export
 
@@ -56,6 +56,9 @@ browser: ## Install Debian's Chromium and ChromeDriver for the browser test, whe
 k8s-tools: ## Build helm and kubeconform (pinned, go install) into .cache/go-bin, when missing
 	deploy/ci/install-k8s-tools.sh >/dev/null
 
+asyncapi-tools: ## Install the pinned @asyncapi/parser (npm ci) into .cache/asyncapi, when missing
+	deploy/ci/install-asyncapi-parser.sh >/dev/null
+
 screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
@@ -70,4 +73,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser k8s-tools screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser k8s-tools asyncapi-tools screenshot infra-up infra-down clean
