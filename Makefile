@@ -9,7 +9,7 @@ INFRA = eval "$$($(BIN)/hub infra up)"
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simul
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
 test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
-	$(MAKE) --no-print-directory lint typecheck browser prometheus
+	$(MAKE) --no-print-directory lint typecheck browser prometheus k8s-tools asyncapi-tools
 	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
 
 unit: $(STAMP) prometheus ## Unit tests only (no services needed; promtool for the alert tests)
@@ -40,7 +40,7 @@ lint: $(STAMP) ## ruff check and format check
 typecheck: $(STAMP) ## mypy --strict on hub, agents and schemas
 	$(BIN)/mypy
 
-schemas: $(STAMP) ## Regenerate the JSON Schema files under schemas/json and schemas/openapi.json
+schemas: $(STAMP) ## Regenerate schemas/json, schemas/asyncapi.yaml and schemas/openapi.json
 	$(BIN)/python -m schemas.export
 	$(BIN)/python -m hub.api.export
 
@@ -56,6 +56,12 @@ browser: ## Install Debian's Chromium and ChromeDriver for the browser test, whe
 prometheus: ## Install Debian's Prometheus and promtool for the alert and dashboard tests, when missing
 	deploy/ci/install-prometheus.sh
 
+k8s-tools: ## Build helm and kubeconform (pinned, go install) into .cache/go-bin, when missing
+	deploy/ci/install-k8s-tools.sh >/dev/null
+
+asyncapi-tools: ## Install the pinned @asyncapi/parser (npm ci) into .cache/asyncapi, when missing
+	deploy/ci/install-asyncapi-parser.sh >/dev/null
+
 screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
@@ -70,4 +76,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus k8s-tools asyncapi-tools screenshot infra-up infra-down clean

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ValidationError
 from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.sink import RecordSink
+from schemas.headers import SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from schemas.rejected import RejectedRecord
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-HEADER_TOPIC = "hub-source-topic"
-HEADER_PARTITION = "hub-source-partition"
-HEADER_OFFSET = "hub-source-offset"
+HEADER_TOPIC = SOURCE_TOPIC
+HEADER_PARTITION = SOURCE_PARTITION
+HEADER_OFFSET = SOURCE_OFFSET
 
 
 @dataclass(frozen=True, slots=True)

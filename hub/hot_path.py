@@ -44,6 +44,7 @@ from hub.isolation import isolate
 from hub.kafka_app import client_options
 from hub.recorder import HistoryRecorder, ProfileLookup, RuleSource
 from hub.runtime import Runtime, finish_before_stopping, retrying
+from hub.sink import with_content_type
 from hub.storage.customer_state import StateCache
 from schemas import topics
 from schemas.interaction import INTERACTION_ADAPTER, Interaction
@@ -71,7 +72,7 @@ class AiokafkaSink:
     ) -> Awaitable[Any]:
         try:
             future: Awaitable[Any] = await self._producer.send(
-                topic, value, key=key, headers=list((headers or {}).items())
+                topic, value, key=key, headers=list(with_content_type(headers).items())
             )
         except KafkaError as exc:
             raise BrokerUnavailable(f"sending to {topic} failed: {exc}") from exc

@@ -24,11 +24,12 @@ from hub.dead_letter import HEADER_OFFSET, HEADER_PARTITION, HEADER_TOPIC, Sourc
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
+from schemas.headers import CUSTOMER_ID, RECEIVED_AT, SOURCE_KEY
 from schemas.interaction import Interaction
 
-HEADER_RECEIVED_AT = "hub-received-at"
-HEADER_KEY = "hub-source-key"
-HEADER_CUSTOMER = "hub-customer-id"
+HEADER_RECEIVED_AT = RECEIVED_AT
+HEADER_KEY = SOURCE_KEY
+HEADER_CUSTOMER = CUSTOMER_ID
 
 Owners = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
 """Which customer holds each identifier lookup key (PostgreSQL's identifier index)."""

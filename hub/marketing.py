@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 
 from hub.kafka_admin import client_options, producer
 from hub.settings import Settings
+from hub.sink import with_content_type
 from schemas import topics
 from schemas.trigger import TriggerOutcome
 
@@ -57,6 +58,7 @@ async def respond(settings: Settings, *, seconds: float, stop: asyncio.Event | N
                                 settings.topic(topics.TRIGGERS_OUTCOMES),
                                 outcome.model_dump_json().encode(),
                                 key=key,
+                                headers=list(with_content_type(None).items()),
                             )
                             counts[outcome.outcome] += 1
             await client.flush()

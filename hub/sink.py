@@ -9,6 +9,14 @@ from typing import Any, Protocol
 
 import faust
 
+from schemas.headers import CONTENT_TYPE, JSON
+
+
+def with_content_type(headers: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """The headers of a record the hub produces: every value it writes is a JSON object, and
+    says so, for consumers and tools that pick a decoder by the header."""
+    return {CONTENT_TYPE: JSON, **(headers or {})}
+
 
 class RecordSink(Protocol):
     async def send(
@@ -26,5 +34,5 @@ class FaustProducerSink:
         self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, bytes] | None = None
     ) -> Awaitable[Any]:
         return await self._app.producer.send(
-            topic, key, value, partition=None, timestamp=None, headers=dict(headers or {})
+            topic, key, value, partition=None, timestamp=None, headers=with_content_type(headers)
         )

@@ -1,4 +1,5 @@
-"""Write the JSON Schema of every contract shape to ``schemas/json`` (``make schemas``).
+"""Write the JSON Schema of every contract shape to ``schemas/json``, and the AsyncAPI
+document of every topic to ``schemas/asyncapi.yaml`` (``make schemas``).
 
 The files are checked in for channel and marketing teams; a unit test fails when they
 no longer match the models.
@@ -10,12 +11,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from schemas import asyncapi
 from schemas.interaction import INTERACTION_ADAPTER
 from schemas.profile import CustomerProfile
 from schemas.rejected import RejectedRecord
 from schemas.trigger import Trigger, TriggerOutcome
 
 OUTPUT_DIR = Path(__file__).parent / "json"
+ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
 
 SHAPES: dict[str, TypeAdapter[Any]] = {
     "interaction.v1": INTERACTION_ADAPTER,
@@ -40,6 +43,8 @@ def main() -> None:
     for file_name, text in rendered().items():
         (OUTPUT_DIR / file_name).write_text(text)
         print(f"wrote {OUTPUT_DIR / file_name}")
+    ASYNCAPI_FILE.write_text(asyncapi.rendered())
+    print(f"wrote {ASYNCAPI_FILE}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ class RuleRef(ContractModel):
 
 class Trigger(ContractModel):
     trigger_id: NonEmptyStr
+    schema_version: Literal[1] = 1
+    """The contract version. Triggers published before the field was added lack it and are version 1."""
     kind: TriggerKind
     customer_id: NonEmptyStr
     rule: RuleRef

@@ -119,7 +119,8 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
     assert stored_card["masked"] == "************1234"
     assert stored_card["hash"].startswith("k1:")
 
-    dead = values(await hub.consume(topics.INTERACTIONS_DLQ, expect=len(bad), settle_s=1))
+    dead_letters = await hub.consume(topics.INTERACTIONS_DLQ, expect=len(bad), settle_s=1)
+    dead = values(dead_letters)
     by_reason = {d["reason"].split(":")[0]: RejectedRecord.model_validate(d) for d in dead}
     assert sorted(by_reason) == sorted(bad), dead
     for category, (topic, raw) in bad.items():
@@ -127,8 +128,12 @@ async def test_records_of_all_channels_become_history_dead_letters_and_triggers(
         assert by_reason[category].raw == raw.decode()
     assert by_reason["schema"].reason == "schema: payload.amount: field required"
 
-    care = values(await hub.consume(topics.TRIGGERS_CARE, expect=1, settle_s=1))
-    sales = values(await hub.consume(topics.TRIGGERS_CROSS_SELL, expect=1, settle_s=1))
+    care_records = await hub.consume(topics.TRIGGERS_CARE, expect=1, settle_s=1)
+    sales_records = await hub.consume(topics.TRIGGERS_CROSS_SELL, expect=1, settle_s=1)
+    care, sales = values(care_records), values(sales_records)
+    for record in [*dead_letters, *care_records, *sales_records]:
+        assert dict(record.headers)["content-type"] == b"application/json", record.headers
+    assert all(t["schema_version"] == 1 for t in care + sales)
     [follow_up] = [Trigger.model_validate(t) for t in care]
     assert (follow_up.customer_id, follow_up.action, follow_up.rule.id) == (
         s["walker"],
