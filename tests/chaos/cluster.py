@@ -17,9 +17,10 @@ from pathlib import Path
 from hub.infra.kafka import LocalKafka
 from hub.infra.postgres import LocalPostgres
 
-KAFKA_PORT = 19692
-POSTGRES_PORT = 25832
-FIRST_WEB_PORT = 18610
+# Overridable so that two runs (a `make chaos` and a `make test`) can share a machine.
+KAFKA_PORT = int(os.environ.get("HUB_CHAOS_KAFKA_PORT", "19692"))
+POSTGRES_PORT = int(os.environ.get("HUB_CHAOS_POSTGRES_PORT", "25832"))
+FIRST_WEB_PORT = int(os.environ.get("HUB_CHAOS_WEB_PORT", "18610"))
 STOP_BOUND_S = 15.0
 """How long a worker may take to stop after SIGTERM (README, docs/reliability.md)."""
 
