@@ -42,6 +42,7 @@ from hub.errors import BrokerUnavailable
 from hub.ingest import HEADER_CUSTOMER, Identity, Ingestor, read_source
 from hub.isolation import isolate
 from hub.kafka_app import client_options
+from hub.published import TopicScan
 from hub.recorder import HistoryRecorder, ProfileLookup, RuleSource
 from hub.runtime import Runtime, finish_before_stopping, retrying
 from hub.sink import with_content_type
@@ -161,7 +162,15 @@ class HotPath(mode.Service):
         sink = AiokafkaSink(self._producer)
         store = await self._runtime.store()
         self._ingestor = Ingestor(settings, sink, self._identity, is_home=self._is_home)
-        self._recorder = HistoryRecorder(settings, store, sink, self._states, self._profiles, self._rules)
+        self._recorder = HistoryRecorder(
+            settings,
+            store,
+            sink,
+            self._states,
+            self._profiles,
+            self._rules,
+            published=TopicScan(client_options(settings), self._producer),
+        )
 
     async def on_stop(self) -> None:
         # The loop task was cancelled and its batch finished (or handed back) first.

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -67,6 +67,13 @@ class _Batch:
     profiles: dict[str, CustomerProfile | None] = field(default_factory=dict)
 
 
+class PublishedCheck(Protocol):
+    """Which of the outbox's unpublished triggers are on their topic already
+    (:class:`hub.published.TopicScan`)."""
+
+    async def published(self, entries: Sequence[OutboxEntry]) -> set[str]: ...
+
+
 async def _failed(exc: BaseException) -> None:
     raise exc
 
@@ -81,8 +88,10 @@ class HistoryRecorder:
         profiles: ProfileLookup,
         rules: RuleSource,
         clock: Clock = utc_now,
+        published: PublishedCheck | None = None,
     ) -> None:
         self._settings = settings
+        self._published = published
         self._store = store
         self._sink = sink
         self._states = states
@@ -116,9 +125,21 @@ class HistoryRecorder:
             self._states.discard(batch.states)
             raise
         self._states.commit(saved)
+        leftovers = await self._not_yet_on_their_topic(leftovers)
         metrics.TRIGGERS_REPUBLISHED.inc(len(leftovers))
         self._count(decisions)
         await self._publish(leftovers + decisions.outbox, received)
+
+    async def _not_yet_on_their_topic(self, leftovers: list[OutboxEntry]) -> list[OutboxEntry]:
+        """Of the triggers an earlier owner left unpublished, those it did not get to send:
+        the others are only marked published (it was killed between the two)."""
+        if not leftovers or self._published is None:
+            return leftovers
+        found = await retrying(partial(self._published.published, leftovers), "reading the trigger topics")
+        if found:
+            ids = sorted(found)
+            await retrying(partial(self._store.mark_published, ids), "marking triggers published")
+        return [e for e in leftovers if e.trigger.trigger_id not in found]
 
     async def _decide(
         self, work: UnitOfWork, events: Sequence[ReceivedEvent], config: DecisionConfig, batch: _Batch

@@ -27,6 +27,8 @@ class OutboxEntry:
     caused_by: str
     shard: int = 0
     published: bool = False
+    recorded_at: datetime | None = None
+    """When the outbox row was written; set on triggers an earlier owner left unpublished."""
 
 
 @dataclass(frozen=True, slots=True)

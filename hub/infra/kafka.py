@@ -52,6 +52,7 @@ class LocalKafka:
         self.port = port
         self.controller_port = controller_port
         self._pidfile = root / "broker.pid"
+        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -74,12 +75,16 @@ class LocalKafka:
         )
         if not (data / "meta.properties").exists():
             self._format(properties)
-        process = subprocess.Popen(
-            self._java("kafka.Kafka", str(properties), extra=f"{HEAP} {self._class_archive_options()}"),
-            stdout=(logs / "broker.out").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (logs / "broker.out").open("ab") as out:  # the broker has its own copy
+            process = subprocess.Popen(
+                self._java("kafka.Kafka", str(properties), extra=f"{HEAP} {self._class_archive_options()}"),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        # Kept while the broker runs: a process handle dropped then makes Python warn
+        # (ResourceWarning) in a long-lived caller that restarts the broker, the chaos suite.
+        self._process = process
         self._pidfile.write_text(str(process.pid))
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -105,6 +110,8 @@ class LocalKafka:
                 os.kill(pid, 0)
                 time.sleep(0.05)
             os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):  # ours: reaped, not left a zombie
+                os.waitpid(pid, 0)
         except ProcessLookupError:
             pass
         self._pidfile.unlink(missing_ok=True)

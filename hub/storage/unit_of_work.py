@@ -62,7 +62,13 @@ class UnitOfWork:
         with converted("reading the trigger outbox"):
             rows = await self._connection.fetch(_SELECT_UNPUBLISHED, list(shards))
         return [
-            OutboxEntry(Trigger.model_validate_json(r["body"]), r["topic"], r["caused_by"], r["shard"])
+            OutboxEntry(
+                Trigger.model_validate_json(r["body"]),
+                r["topic"],
+                r["caused_by"],
+                r["shard"],
+                recorded_at=r["recorded_at"],
+            )
             for r in rows
         ]
 
@@ -237,7 +243,7 @@ RETURNING event_id
 """
 
 _SELECT_UNPUBLISHED = """
-SELECT body::text AS body, topic, caused_by, shard FROM triggers
+SELECT body::text AS body, topic, caused_by, shard, recorded_at FROM triggers
 WHERE published_at IS NULL AND shard = ANY($1::integer[]) AND recorded_at < now()
 ORDER BY created_at, trigger_id
 """

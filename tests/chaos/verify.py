@@ -25,6 +25,12 @@ from schemas import topics
 from tests.chaos.traffic import Sent, event_id_in
 
 TRIGGER_TOPICS = (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE)
+INPUT_TOPICS = (
+    *topics.CHANNEL_TOPICS.values(),
+    topics.INTERACTIONS_ACCEPTED,
+    topics.INTERACTIONS_UNRESOLVED,
+    topics.CUSTOMERS_PROFILE,
+)
 
 
 @dataclass
@@ -37,16 +43,21 @@ class Verdict:
     doubled: list[str] = field(default_factory=list)
     conflicting: list[str] = field(default_factory=list)
     repeated: int = 0
+    behind: int = 0
+    """Input records the consumer groups had not committed when the drain ended. Missing
+    records count as lost only when this is 0: before, they may simply not be handled yet."""
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.doubled or self.conflicting)
+        return not (self.lost or self.doubled or self.conflicting or self.behind)
 
     def summary(self) -> str:
+        missing = f"lost {len(self.lost)}" if not self.behind else f"missing {len(self.lost)}"
+        unfinished = f"; NOT CAUGHT UP: {self.behind} input records uncommitted" if self.behind else ""
         return (
             f"sent {self.sent}, recorded {self.recorded}, dead letters {self.dead_letters} "
-            f"(repeats {self.repeated}), triggers {self.triggers}: lost {len(self.lost)}, "
-            f"doubled {len(self.doubled)}, conflicting {len(self.conflicting)}"
+            f"(repeats {self.repeated}), triggers {self.triggers}: {missing}, "
+            f"doubled {len(self.doubled)}, conflicting {len(self.conflicting)}{unfinished}"
         )
 
 
@@ -108,6 +119,32 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[dict[str, bytes],
         return found
     finally:
         await consumer.stop()
+
+
+async def uncommitted(bootstrap: str, prefix: str) -> int:
+    """Records of the hub's input topics its two consumer groups have not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [prefix + name for name in INPUT_TOPICS]
+        described = await admin.describe_topics(names)
+        partitions = [
+            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"] or ()
+        ]
+        committed: dict[TopicPartition, int] = {}
+        for group in (prefix + "interaction-hub", prefix + "interaction-hub.hot-path"):
+            for tp, meta in (await admin.list_consumer_group_offsets(group)).items():
+                if tp in partitions and meta.offset >= 0:
+                    committed[tp] = meta.offset
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
 
 
 def judge(
