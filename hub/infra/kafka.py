@@ -99,21 +99,27 @@ class LocalKafka:
         )
 
     def stop(self) -> None:
+        self._end(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would (the chaos suite)."""
+        self._end(signal.SIGKILL)
+
+    def _end(self, how: signal.Signals) -> None:
         if not self._pidfile.exists():
             return
         pid = int(self._pidfile.read_text())
-        try:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT_S
-            while time.monotonic() < deadline:
-                _reap(pid)
-                os.kill(pid, 0)
-                time.sleep(0.05)
-            os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):  # ours: reaped, not left a zombie
-                os.waitpid(pid, 0)
-        except ProcessLookupError:
-            pass
+        process, self._process = self._process, None
+        if process is not None and process.pid == pid:
+            # Ours: waited for through its handle, which then knows it ended.
+            process.send_signal(how)
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        else:
+            _end_foreign(pid, how)
         self._pidfile.unlink(missing_ok=True)
 
     def _fetch_jars(self) -> None:
@@ -173,6 +179,22 @@ class LocalKafka:
             main,
             *args,
         ]
+
+
+def _end_foreign(pid: int, how: signal.Signals) -> None:
+    """End a broker another command started: signal it, poll until it is gone."""
+    try:
+        os.kill(pid, how)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            _reap(pid)
+            os.kill(pid, 0)
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    except ProcessLookupError:
+        pass
 
 
 def _reap(pid: int) -> None:

@@ -48,28 +48,11 @@ class Services:
         }
 
     def kill_broker(self) -> None:
-        pid = int((self.kafka.root / "broker.pid").read_text())
-        os.kill(pid, signal.SIGKILL)
-        _wait_gone(pid)
-        (self.kafka.root / "broker.pid").unlink(missing_ok=True)
+        self.kafka.kill()
 
     def stop(self) -> None:
         self.kafka.stop()
         self.postgres.stop()
-
-
-def _wait_gone(pid: int, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:  # not our child: poll for it
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-        time.sleep(0.05)
 
 
 @dataclass

@@ -5,10 +5,8 @@ its own Kafka and PostgreSQL (ports 19692 and 25832), which it stops and kills, 
 from the services of the rest of the suite.
 """
 
-import gc
 import os
 import socket
-import warnings
 from pathlib import Path
 
 import pytest
@@ -31,13 +29,6 @@ async def test_a_short_chaos_run_loses_doubles_and_conflicts_nothing(tmp_path: P
     assert result.verdict.dead_letters > 0, "bad records were among it, and dead-lettered"
     assert not result.worker_exits, f"no worker ended by itself:\n{describe(result)}"
     assert not [port for port in WORKER_PORTS if _listening(port)], "every worker of the run is gone"
-    with warnings.catch_warnings():
-        # The run started and killed dozens of processes and waited for each (none is left
-        # listening, above). Once in CI a handle of one was still reported "still running"
-        # when garbage-collected during a later, unrelated test, which then failed; which
-        # process it was is not known. The handles are collected here instead.
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
 
 
 def _listening(port: int) -> bool:
