@@ -23,6 +23,12 @@ def wait_until_ready(
     raise InfraError(f"the worker was not ready within {timeout_s:.0f}s: see {log_hint}")
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:

@@ -19,7 +19,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -28,16 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from hub.errors import InfraError
+from hub.readiness import listening
 
 DATABASE = "hub"
 USER = "hub"
 SYSTEM_USER = "embedded_postgres"
 DEFAULT_SHARED_DIR = Path("/var/lib/interaction-hub")
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wheel_dir() -> Path:
@@ -152,7 +147,7 @@ class LocalPostgres:
     def start(self) -> None:
         if self.is_running():
             return
-        if _port_taken(self.port):
+        if listening(self.port):
             raise InfraError(
                 f"port {self.port} is taken by another server (another checkout's `hub infra up`?): stop it "
                 "with `hub infra down` there, or pick a port with HUB_INFRA_POSTGRES_PORT"

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hub.errors import InfraError
-from hub.readiness import wait_until_ready
+from hub.readiness import listening, wait_until_ready
 from schemas import topics
 from tests.chaos.cluster import FIRST_WEB_PORT, STOP_BOUND_S, Services, Worker
 from tests.chaos.schedule import Fault, Profile, plan
@@ -182,7 +181,7 @@ async def _traffic_under_faults(
 def _fresh(services: Services, workdir: Path) -> None:
     """Empty services, and no tables or logs of the workers of an earlier run."""
     for port in (FIRST_WEB_PORT + index for index in range(BASE_WORKERS + 1)):
-        if _taken(port):
+        if listening(port):
             raise InfraError(
                 f"port {port} is taken (a worker of an earlier chaos run?): stop what listens there "
                 f"(`ss -ltnp | grep {port}`)"
@@ -193,11 +192,6 @@ def _fresh(services: Services, workdir: Path) -> None:
             shutil.rmtree(leftover)
         else:
             leftover.unlink()
-
-
-def _taken(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def _ready(worker: Worker) -> None:

@@ -6,11 +6,11 @@ from the services of the rest of the suite.
 """
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
+from hub.readiness import listening
 from tests.chaos.__main__ import describe
 from tests.chaos.cluster import FIRST_WEB_PORT
 from tests.chaos.run import BASE_WORKERS, Say, run_seed
@@ -34,9 +34,4 @@ async def test_a_short_chaos_run_loses_doubles_and_conflicts_nothing(tmp_path: P
     assert result.verdict.sent > 2_000, "the traffic flowed"
     assert result.verdict.dead_letters > 0, "bad records were among it, and dead-lettered"
     assert not result.worker_exits, f"no worker ended by itself:\n{describe(result)}"
-    assert not [port for port in WORKER_PORTS if _listening(port)], "every worker of the run is gone"
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    assert not [port for port in WORKER_PORTS if listening(port)], "every worker of the run is gone"

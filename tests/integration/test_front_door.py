@@ -10,7 +10,6 @@ installed libraries and Kafka jars, and runs on ports of its own.
 import os
 import shutil
 import site
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import asyncpg
 import pytest
 
 from hub.infra.postgres import wheel_dir
-from hub.readiness import free_port, wait_until_ready
+from hub.readiness import free_port, listening, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -103,11 +102,6 @@ async def _database_answers(url: str) -> int:
         await connection.close()
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.mark.parametrize("infra", ["default", "outside"])
 async def test_infra_up_in_a_private_folder_leaves_its_mode_alone(
     private_clone: PrivateClone, infra: str
@@ -129,8 +123,8 @@ async def test_infra_up_in_a_private_folder_leaves_its_mode_alone(
 
     stopped = private_clone.hub("infra", "down", env=env)
     assert stopped.returncode == 0, stopped.stderr
-    assert not _port_open(POSTGRES_PORT)
-    assert not _port_open(KAFKA_PORT)
+    assert not listening(POSTGRES_PORT)
+    assert not listening(KAFKA_PORT)
     assert _modes(private_clone.clone) == before
 
 
