@@ -66,6 +66,10 @@ screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the brows
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
 
+dashboard-picture: $(STAMP) browser prometheus ## Refresh docs/img/dashboard.png: the dashboard's panels from a real Prometheus under traffic
+	mkdir -p docs/img
+	$(INFRA) && HUB_DASHBOARD_PICTURE=docs/img/dashboard.png $(BIN)/pytest -p no:cacheprovider tests/integration/test_dashboard.py
+
 infra-up: $(STAMP) ## Start local Kafka + PostgreSQL (prints export lines)
 	$(BIN)/hub infra up
 
@@ -76,4 +80,4 @@ clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
 	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus k8s-tools asyncapi-tools screenshot infra-up infra-down clean
+.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus k8s-tools asyncapi-tools screenshot dashboard-picture infra-up infra-down clean

@@ -1,8 +1,13 @@
 """A real Prometheus (Debian's binary) scrapes a live worker under traffic: every query of
-the Grafana dashboard returns data, and the alert rules load and evaluate without error."""
+the Grafana dashboard returns data, and the alert rules load and evaluate without error.
+
+With HUB_DASHBOARD_PICTURE set to a path, the test then sends a minute of simulated
+traffic and saves a picture of the panels there (``make dashboard-picture``).
+"""
 
 import asyncio
 import json
+import os
 import random
 import shutil
 import socket
@@ -24,6 +29,7 @@ import yaml
 from hub.rules.loading import default_rules_text
 from schemas import topics
 from tests.dashboard import OBSERVABILITY, Query, queries
+from tests.dashboard_picture import Window, page, prometheus_reader, screenshot
 from tests.factories import envelope, profile
 from tests.integration.harness import HubUnderTest, wait_for_metric
 
@@ -31,6 +37,8 @@ ALERTS = OBSERVABILITY / "prometheus" / "alerts.yml"
 
 API_TOKEN = "dashboard-test-token-0123456789"
 READY_TIMEOUT_S = 30
+PICTURE = os.environ.get("HUB_DASHBOARD_PICTURE")
+CHROMIUM = Path("/usr/bin/chromium")
 DATA_TIMEOUT_S = 30
 
 
@@ -246,6 +254,26 @@ async def test_every_dashboard_query_returns_data_from_a_live_worker_and_api(
         "the rejected reload above fires its alert (the counter's first series, no `for`); "
         "nothing else is wrong with this worker"
     )
+    if PICTURE:
+        await picture_under_simulated_traffic(worker, api, prometheus, Path(PICTURE))
+
+
+async def picture_under_simulated_traffic(
+    worker: HubUnderTest, api: str, prometheus: Prometheus, png: Path
+) -> None:
+    """Waves of ``hub simulate`` traffic and customer reads for a minute, then the picture."""
+    began = time.time()
+    for wave in range(6):
+        simulate = [sys.executable, "-m", "hub", "simulate", "--events", "500", "--customers", "150"]
+        await asyncio.to_thread(
+            subprocess.run, [*simulate, "--seed", str(wave)], env=worker.env, check=True, capture_output=True
+        )
+        for customer_id in (f"C{wave + 1:06d}", "nobody"):
+            await asyncio.to_thread(read_customer, api, customer_id)
+        await asyncio.sleep(8)
+    await asyncio.sleep(5)
+    document = page(prometheus_reader(prometheus.url, Window(began - 20, time.time())))
+    await asyncio.to_thread(screenshot, document, png, CHROMIUM)
 
 
 async def alert_states(prometheus: Prometheus) -> dict[str, str]:
