@@ -1,6 +1,7 @@
 """The Faust application: broker connection, topics and tables, no business logic."""
 
 import ssl
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,14 @@ class HubTopics:
     outcomes: TopicT
 
 
-def create_app(settings: Settings, **overrides: Any) -> faust.App:
+WRITTEN_BY_THE_HUB = (topics.INTERACTIONS_UNRESOLVED,)
+"""The Faust-consumed topics only the hub writes, without transactions or compaction:
+every offset is a record, so a record the consumer skips can be noticed (hub.offsets)."""
+
+
+def create_app(
+    settings: Settings, *, contiguous_topics: Collection[str] = WRITTEN_BY_THE_HUB, **overrides: Any
+) -> faust.App:
     ack_current_generation_only()
     options: dict[str, Any] = {
         "broker": ";".join(f"kafka://{host}" for host in settings.require_kafka().split(",")),
@@ -59,7 +67,8 @@ def create_app(settings: Settings, **overrides: Any) -> faust.App:
     }
     options.update(overrides)
     app = faust.App(settings.app_id, **options)
-    commit_only_handled(app)
+    contiguous = {settings.topic(name) for name in contiguous_topics}
+    commit_only_handled(app, contiguous=contiguous.__contains__)
     return app
 
 

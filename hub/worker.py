@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_STARTUP_DELAY_S = 10.0
 
 
-def build_app(settings: Settings, **overrides: object) -> faust.App:
+def build_app(settings: Settings, **overrides: Any) -> faust.App:
     app = create_app(settings, **overrides)
     metrics.initialise_known_series()
     hot_path = register_agents(app, Runtime(settings))

@@ -32,13 +32,13 @@ def probe(tmp_path: Path) -> Iterator["Probe"]:
 
 
 class Probe:
-    def __init__(self, hub: HubUnderTest, name: str = "probe") -> None:
+    def __init__(self, hub: HubUnderTest, name: str = "probe", *, drop_first: bool = False) -> None:
         self.hub = hub
         self.log_path = hub.workdir / f"{name}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.probes.commit_probe"],
-            env=hub.env,
+            env={**hub.env, **({"PROBE_DROP_FIRST": "1"} if drop_first else {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
@@ -114,6 +114,26 @@ async def test_a_rebalance_delivers_again_what_a_never_committed_partition_held(
     await probe.send(b"release")
     await probe.wait_for("acked 3")
     await _until_committed(probe, 4)
+
+
+async def test_a_record_the_consumer_skipped_after_seeking_is_fetched_again_before_the_commit_passes_it(
+    probe: Probe,
+) -> None:
+    await probe.send(b"ack", b"ack", b"ack", b"ack")
+    await probe.wait_for("acked 3")
+    await _until_committed(probe, 4)
+    probe.stop()
+    await probe.send(b"ack", b"ack", b"ack")  # 4, 5, 6
+    # Started again, the probe seeks to 4 but its stream never sees the first record it
+    # fetches: on a topic whose offsets are contiguous the gap is noticed, and fetched again.
+    again = Probe(probe.hub, "probe-again", drop_first=True)
+    try:
+        await again.wait_for("dropped 4")
+        await again.wait_for("acked 4")
+        await again.wait_for("acked 6")
+        await _until_committed(again, 7)
+    finally:
+        again.stop()
 
 
 async def _until(condition: Callable[[], bool], timeout_s: float = 60) -> None:

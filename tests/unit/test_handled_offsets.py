@@ -79,3 +79,51 @@ def test_records_delivered_between_revocation_and_assignment_do_not_start_the_ne
     book.handled(P, 1)
     book.handled(P, 3)
     assert book.committable(P, generation=5) == 0, "0 still waits: nothing past it is committed"
+
+
+def contiguous() -> HandledOffsets[tuple[str, int]]:
+    return HandledOffsets(contiguous=lambda partition: partition == P)
+
+
+def test_records_skipped_after_the_seek_to_the_committed_offset_hold_the_commit_until_fetched_again() -> None:
+    # Seen in the chaos suite: sought to 46, the stream's first record was 47.
+    book = contiguous()
+    book.started(P, 46, generation=3)
+    assert book.committable(P, generation=3) == 46
+    assert book.delivered(P, 47, generation=3) == 46, "fetch again from 46"
+    book.handled(P, 47)
+    assert book.delivered(P, 48, generation=3) is None, "fetched before the rewind: asked once"
+    book.handled(P, 48)
+    assert book.committable(P, generation=3) == 46
+    for offset in (46, 47, 48):  # fetched again
+        assert book.delivered(P, offset, generation=3) is None
+    book.handled(P, 47)
+    book.handled(P, 48)
+    assert book.committable(P, generation=3) == 46, "46 itself is not handled yet"
+    book.handled(P, 46)
+    assert book.committable(P, generation=3) == 49
+
+
+def test_a_topic_not_known_to_be_contiguous_may_skip_offsets_after_the_seek() -> None:
+    # A compacted or transactional topic has offsets that are no record.
+    book: HandledOffsets[tuple[str, int]] = HandledOffsets(contiguous=lambda partition: False)
+    book.started(P, 46, generation=3)
+    assert book.delivered(P, 47, generation=3) is None
+    book.handled(P, 47)
+    assert book.committable(P, generation=3) == 48
+
+
+def test_a_seek_to_the_committed_offset_in_the_same_generation_counts_delivery_afresh() -> None:
+    book = contiguous()
+    book.started(P, 10, generation=2)
+    for offset in (10, 11):
+        book.delivered(P, offset, generation=2)
+    book.handled(P, 11)  # 10 waits
+    book.started(P, 10, generation=2)  # Faust seeks back to the committed offset again
+    assert book.delivered(P, 11, generation=2) == 10, "10 must come first"
+    for offset in (10, 11):
+        book.delivered(P, offset, generation=2)
+    book.handled(P, 11)
+    assert book.committable(P, generation=2) == 10
+    book.handled(P, 10)
+    assert book.committable(P, generation=2) == 12

@@ -4,6 +4,9 @@ Run by tests/integration/test_committed_means_handled.py with the hub's own ``cr
 (and so its commit policy). Each record's value says what to do with it: ``hold`` is
 left unacknowledged until a ``release`` comes; anything else is acknowledged at once.
 Every acknowledgement is printed, so that the test knows when to look at the commits.
+
+With PROBE_DROP_FIRST set, the first record the consumer fetches never reaches the
+stream, as Faust once did after a rebalance (the chaos suite).
 """
 
 import os
@@ -24,10 +27,29 @@ def _say(line: str) -> None:
     os.write(1, f"\n{line}\n".encode())
 
 
+def _drop_first_record(app: Any) -> None:
+    # The consumer takes the conductor's callback when it is created, at the worker's start.
+    deliver = app.topics.on_message
+    dropped: list[int] = []
+
+    async def on_message(message: Any) -> None:
+        if not dropped:
+            dropped.append(message.offset)
+            _say(f"dropped {message.offset}")
+            return
+        await deliver(message)
+
+    app.topics.on_message = on_message
+
+
 def main() -> None:
     settings = load_settings()
-    app = create_app(settings, broker_commit_interval=0.2, web_enabled=False)
+    app = create_app(
+        settings, contiguous_topics=(PROBE_TOPIC,), broker_commit_interval=0.2, web_enabled=False
+    )
     topic = raw_topic(app, settings.topic(PROBE_TOPIC), partitions=1)
+    if os.environ.get("PROBE_DROP_FIRST"):
+        _drop_first_record(app)
 
     @app.agent(topic, name="probe")
     async def probe(stream: StreamT[bytes]) -> None:
