@@ -180,17 +180,34 @@ def _patch_seeks_to_committed() -> None:
     original = delegate_class.seek_to_committed
 
     async def seek_to_committed(self: faust_consumer.ThreadDelegateConsumer) -> Mapping[TP, int]:
-        committed: Mapping[TP, int] = await original(self)
+        committed: Mapping[TP, int | None] = await original(self)
         handled = _HANDLED.get(self.app)
         if handled is not None:
-            for tp, offset in committed.items():
-                # None: never committed; the consumer starts where its reset policy says.
-                if offset is not None and offset >= 0:
-                    handled.started(tp, offset, self.app.consumer_generation_id)
-        return committed
+            generation = self.app.consumer_generation_id
+            starts = {tp: offset for tp, offset in committed.items() if offset is not None and offset >= 0}
+            never = [tp for tp, offset in committed.items() if offset is None and handled.is_contiguous(tp)]
+            starts.update(await _earliest(self, never))
+            for tp, offset in starts.items():
+                handled.started(tp, offset, generation)
+        return committed  # type: ignore[return-value]  # Faust's annotation leaves out None
 
     delegate_class.seek_to_committed = seek_to_committed  # type: ignore[method-assign]
     delegate_class._hub_seeks_anchored = True  # type: ignore[attr-defined]
+
+
+async def _earliest(
+    consumer: faust_consumer.ThreadDelegateConsumer, never_committed: list[TP]
+) -> Mapping[TP, int]:
+    """Where partitions without a committed offset start: the log's start (the reset policy
+    is ``earliest``). Without an answer they are not anchored, as before."""
+    if not never_committed:
+        return {}
+    try:
+        earliest: Mapping[TP, int] = await consumer.earliest_offsets(*never_committed)
+    except Exception as error:  # a broker outage during the rebalance: anchor what is known
+        log.warning("could not read where %d partitions start (%s)", len(never_committed), error)
+        return {}
+    return earliest
 
 
 def _patch_consumer_commits() -> None:

@@ -57,11 +57,14 @@ class HandledOffsets(Generic[P]):
         self._partitions: dict[P, _Partition] = {}
         self._contiguous = contiguous
 
+    def is_contiguous(self, partition: P) -> bool:
+        return self._contiguous(partition)
+
     def started(self, partition: P, offset: int, generation: int | None = None) -> None:
         """The consumer was positioned at ``offset`` (the committed offset) in ``generation``:
         on a contiguous partition, delivery must start there. Records already delivered in
         this generation are counted afresh: the seek delivers them again."""
-        if self._contiguous(partition):
+        if self.is_contiguous(partition):
             self._partitions[partition] = _Partition(generation, next_offset=offset)
 
     def delivered(self, partition: P, offset: int, generation: int | None = None) -> int | None:
@@ -77,7 +80,7 @@ class HandledOffsets(Generic[P]):
             state = self._partitions[partition] = _Partition(generation, next_offset=offset)
         if offset < state.next_offset:
             return None
-        if offset > state.next_offset and self._contiguous(partition):
+        if offset > state.next_offset and self.is_contiguous(partition):
             if state.rewinding:
                 return None
             state.rewinding = True

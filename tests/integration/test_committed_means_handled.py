@@ -136,6 +136,20 @@ async def test_a_record_the_consumer_skipped_after_seeking_is_fetched_again_befo
         again.stop()
 
 
+async def test_a_record_skipped_on_a_partition_never_committed_is_fetched_again(tmp_path: Path) -> None:
+    hub = HubUnderTest(tmp_path)
+    await hub.produce((PROBE_TOPIC, None, value) for value in (b"ack", b"ack", b"ack"))
+    # Nothing committed yet: delivery starts at the log's start, offset 0.
+    probe = Probe(hub, drop_first=True)
+    try:
+        await probe.wait_for("dropped 0")
+        await probe.wait_for("acked 0")
+        await probe.wait_for("acked 2")
+        await _until_committed(probe, 3)
+    finally:
+        probe.stop()
+
+
 async def _until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
