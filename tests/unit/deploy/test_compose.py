@@ -1,13 +1,16 @@
 """deploy/docker-compose.yml: valid Compose, starts in order, and matches what `hub infra up` runs.
 
-No Docker engine here, so `docker compose config` cannot run: the file is checked against
-the Compose Specification's own JSON Schema (vendored in deploy/ci) and for what makes it
-run: the secrets it needs, healthchecks the start order waits on, Kafka listeners for
-the host and for the containers.
+No Docker engine here, and no Docker CLI: `docker compose config` is run as its loader,
+compose-spec/compose-go, built from deploy/ci/compose-config by install-k8s-tools.sh
+(interpolation, the specification's schema, normalisation and the semantic checks). The
+file is also checked against the Compose Specification's JSON Schema (vendored in
+deploy/ci) and for what makes it run: the secrets it needs, healthchecks the start order
+waits on, Kafka listeners for the host and for the containers.
 """
 
 import json
 import re
+import subprocess
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,57 @@ ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 SPEC = ROOT / "deploy" / "ci" / "compose-spec.json"
 KAFKA = ROOT / "deploy" / "kafka"
+INSTALL = ROOT / "deploy" / "ci" / "install-k8s-tools.sh"
+SECRETS = {
+    "HUB_PII_KEY": "compose-test-pii-key-0123456789",
+    "HUB_API__TOKENS": '[{"name": "me", "token": "compose-test-token-0123", "scopes": ["customers:read"]}]',
+}
+
+
+@pytest.fixture(scope="module")
+def compose_config() -> Path:
+    done = subprocess.run([str(INSTALL)], capture_output=True, text=True, timeout=1200, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"{INSTALL.name} failed (run `make k8s-tools`):\n{done.stderr}")
+    return Path(done.stdout.strip().splitlines()[-1]) / "compose-config"
+
+
+def load(tool: Path, path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # Only PATH from this shell: a HUB_* variable of the developer's must not fill a gap.
+    return subprocess.run(
+        [str(tool), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", **env},
+    )
+
+
+def test_docker_compose_config_accepts_the_file_with_its_secrets(compose_config: Path) -> None:
+    done = load(compose_config, COMPOSE, SECRETS)
+    assert done.returncode == 0, done.stderr
+    model = yaml.safe_load(done.stdout)
+    assert set(model["services"]) == {"kafka", "postgres", "migrate", "worker", "api"}
+    worker = model["services"]["worker"]
+    assert worker["environment"]["HUB_PII_KEY"] == SECRETS["HUB_PII_KEY"], "interpolated"
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_docker_compose_config_names_a_missing_secret_and_where_to_put_it(compose_config: Path) -> None:
+    done = load(compose_config, COMPOSE, {"HUB_API__TOKENS": SECRETS["HUB_API__TOKENS"]})
+    assert done.returncode != 0
+    assert "HUB_PII_KEY" in done.stderr and "deploy/.env" in done.stderr, done.stderr
+
+
+def test_docker_compose_config_rejects_a_dependency_on_no_service(
+    compose_config: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(COMPOSE.read_text().replace("      migrate: {condition", "      migrat: {condition", 1))
+    assert broken.read_text() != COMPOSE.read_text(), "the test edits a depends_on entry"
+    done = load(compose_config, broken, SECRETS)
+    assert done.returncode != 0 and "migrat" in done.stderr, done.stderr
 
 
 @pytest.fixture(scope="module")
