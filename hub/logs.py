@@ -46,9 +46,33 @@ def json_logging_config(level: str) -> dict[str, Any]:
     }
 
 
+class _ErrorOnOneLine(logging.Filter):
+    """Turns a record's traceback into the error's one-line message.
+
+    asyncpg's pool logs every failed attempt to reconnect with a traceback: through a
+    PostgreSQL outage that is a stack trace every few seconds saying only that the server
+    cannot be reached, beside the hub's own one-line retry warnings.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_ONE_LINE = _ErrorOnOneLine()
+TERSE_LOGGERS = ("asyncpg.pool",)
+
+
 def configure(log_format: LogFormat, level: str) -> dict[str, Any] | None:
     """Set JSON logging up now and return its config (for Faust's and uvicorn's own set-up),
     or None for plain text, which each of them sets up as before."""
+    for name in TERSE_LOGGERS:
+        logging.getLogger(name).addFilter(_ONE_LINE)  # a no-op when it is there already
     if log_format != "json":
         return None
     config = json_logging_config(level)
