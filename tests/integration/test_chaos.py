@@ -22,12 +22,6 @@ CACHE = Path(os.environ.get("HUB_CACHE_DIR", ".cache")).resolve()
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.xfail(
-    reason="open (issue #10, docs/reliability.md): under this seed's overlapping faults (a worker "
-    "frozen past its session timeout during a PostgreSQL outage, then a broker kill) the resolve "
-    "stage has committed past events that waited for their profile, in 2 of the last ~8 runs",
-    strict=False,
-)
 async def test_a_short_chaos_run_loses_doubles_and_conflicts_nothing(tmp_path: Path) -> None:
     result = await run_seed(SEED, SHORT, tmp_path, CACHE, say=Say())
     assert result.passed, describe(result)
