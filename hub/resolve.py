@@ -100,10 +100,14 @@ class Resolver:
 
             acks: list[Awaitable[Any]] = []
             settled: list[UnresolvedRecord] = []
-            for ready in self._room.release(is_ready):
-                acks.append(await self._route(ready, owners))
-                settled.append(ready.unresolved)
-                self._waiting_at.discard(ready.unresolved.position)
+            released = self._room.release(is_ready)
+            try:
+                for ready in released:
+                    acks.append(await self._route(ready, owners))
+                    settled.append(ready.unresolved)
+            except BaseException:
+                self._wait_again(released)
+                raise
             for record, event in parsed:
                 if event is None:
                     acks.append(await self._foreign(record, now))
@@ -124,9 +128,25 @@ class Resolver:
                 acks.append(await self._dead_letter(item.unresolved.source, rejection, now))
                 settled.append(item.unresolved)
                 self._waiting_at.discard(item.unresolved.position)
-            await asyncio.gather(*acks)
+            try:
+                await asyncio.gather(*acks)
+            except BaseException:
+                # Not known to be on the broker: routed again on the next look-up (a copy
+                # that did arrive is a duplicate, which the history drops by event id).
+                self._wait_again(released)
+                raise
+            for ready in released:
+                self._waiting_at.discard(ready.unresolved.position)
             metrics.IDENTITY_WAITING.set(len(self._room))
             return settled
+
+    def _wait_again(self, released: Sequence[_Pending]) -> None:
+        """Put records released from the waiting room back, in their order, when routing
+        them failed: they stay unacknowledged, and out of the room nothing would route them
+        again (a redelivery of a position still marked waiting is left to the room)."""
+        for item in released:
+            occurred = min(item.event.occurred_at, item.unresolved.received_at)
+            self._room.add(item.unresolved.position[:2], item, occurred, item.unresolved.received_at)
 
     def forget(self, is_assigned: Callable[[str, int], bool]) -> None:
         """Drop waiting records of partitions this worker no longer owns: their new owner

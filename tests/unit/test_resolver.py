@@ -1,8 +1,14 @@
 """The resolve stage: events named only by channel identifiers, with an in-memory sink
 and a fake identifier index."""
 
+import asyncio
 import re
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaError
 
 from hub.ingest import (
     HEADER_CUSTOMER,
@@ -22,6 +28,7 @@ from tests.unit.identity_harness import (
     SOURCE_OFFSET,
     SOURCE_PARTITION,
     Harness,
+    MemorySink,
     by_card,
     by_phone,
 )
@@ -393,3 +400,42 @@ async def test_the_timer_releases_a_waiting_event_by_identifier_precedence() -> 
     h.learn("phone", PHONE, "C7")
     assert await h.resolver.handle([]) == [both]
     assert [key for _, key, _, _ in h.sink.sent] == [b"C8"]
+
+
+class FailingOnce(MemorySink):
+    """A sink whose first send raises, or whose first acknowledgement fails."""
+
+    def __init__(self, *, at: str) -> None:
+        super().__init__()
+        self.at = at
+        self.failed = False
+
+    async def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, bytes] | None = None
+    ) -> Awaitable[Any]:
+        if self.failed:
+            return await super().send(topic, key, value, headers)
+        self.failed = True
+        if self.at == "send":
+            raise KafkaError("producer closed")
+        await super().send(topic, key, value, headers)
+        lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        lost.set_exception(KafkaError("broker went away before acknowledging"))
+        return lost
+
+
+@pytest.mark.parametrize("at", ["send", "acknowledgement"])
+async def test_a_released_event_whose_routing_fails_waits_again_and_is_routed_on_the_next_look_up(
+    at: str,
+) -> None:
+    h = Harness()
+    h.sink = h.resolver._sink = FailingOnce(at=at)
+    record = h.record(0, by_phone())
+    await h.resolver.handle([record])
+    h.learn("phone", PHONE, "C7")
+    with pytest.raises(KafkaError):
+        await h.resolver.handle([])
+    assert h.resolver.waiting == 1, "back in the waiting room, still unsettled"
+    assert await h.resolver.handle([]) == [record]
+    assert h.resolver.waiting == 0
+    assert [value for _, _, value, _ in h.sink.sent][-1] == record.source.value
