@@ -107,9 +107,15 @@ class _Deliveries(Sensor):
                 offset,
                 skipped_from,
             )
-            rewind = asyncio.ensure_future(self._app.consumer.seek(tp, skipped_from))
+            rewind = asyncio.ensure_future(self._rewind(tp, skipped_from))
             self._rewinds.add(rewind)
             rewind.add_done_callback(self._rewinds.discard)
+
+    async def _rewind(self, tp: TP, offset: int) -> None:
+        try:
+            await self._app.consumer.seek(tp, offset)
+        except Exception as error:  # revoked meanwhile: its next owner starts from the commit
+            log.warning("%s[%d]: could not seek back to %d (%s)", tp.topic, tp.partition, offset, error)
 
 
 def commit_only_handled(app: faust.App, contiguous: Callable[[str], bool] = lambda topic: False) -> None:
