@@ -196,10 +196,15 @@ def main() -> None:
     except HubError as exc:
         sys.exit(f"bench: {exc}")
     print(text)
+    insert_run(REPORT, text)
+
+
+def insert_run(report: Path, text: str) -> None:
+    """Put a run's section first, below the marker, in docs/benchmarks.md."""
     marker = "<!-- runs: make bench inserts each new run below this line -->"
-    previous = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{marker}\n"
+    previous = report.read_text() if report.exists() else f"# Benchmarks\n\n{marker}\n"
     head, _, runs = previous.partition(marker)
-    REPORT.write_text(f"{head}{marker}\n\n{text}\n{runs.lstrip()}")
+    report.write_text(f"{head}{marker}\n\n{text}\n{runs.lstrip()}")
 
 
 if __name__ == "__main__":
