@@ -103,6 +103,7 @@ class ReplayReader:
         profiles = _Lookahead(self._rows(_PROFILES, last))
         declines = _Lookahead(self._rows(_DECLINES, last))
         customer_id: str | None = None
+        shard = 0
         events: list[ReceivedEvent] = []
         order = _BY_EVENT_TIME if self._selection.by_event_time else _AS_RECORDED
         async for row in self._rows(_EVENTS.format(order=order), since, until, last):
@@ -110,8 +111,11 @@ class ReplayReader:
                 if customer_id is not None:
                     yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
                 customer_id, events = row["customer_id"], []
+                shard = shard_of(customer_id)
             event = INTERACTION_ADAPTER.validate_json(row["event"])
-            events.append(ReceivedEvent(event, row["received_at"], "", 0, 0, shard_of(row["customer_id"])))
+            events.append(
+                ReceivedEvent(event, _same_zone(row["received_at"], event.occurred_at), "", 0, 0, shard)
+            )
         if customer_id is not None:
             yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
 
@@ -140,6 +144,19 @@ class ReplayReader:
                     yield row
                 if len(rows) < FETCH_ROWS:
                     return
+
+
+def _same_zone(received_at: datetime, occurred_at: datetime) -> datetime:
+    """``received_at`` (UTC, from the driver) with the very tzinfo object of the event's time
+    when that is UTC too (the session's TimeZone is UTC): the fold compares the two for every
+    event, and times of two different tzinfo objects compare ten times slower."""
+    zone = occurred_at.tzinfo
+    if zone is not None and occurred_at.utcoffset() == _NO_OFFSET and received_at.utcoffset() == _NO_OFFSET:
+        return received_at.replace(tzinfo=zone)
+    return received_at
+
+
+_NO_OFFSET = timedelta(0)
 
 
 class _Lookahead:
