@@ -108,7 +108,8 @@ def _daily_charts(report: BacktestReport, shown: list[RuleComparison]) -> str:
     days = _all_days(shown)
     charts = []
     for rule in shown:
-        if rule.candidate is None:
+        if rule.candidate is None or not rule.candidate.would_fire:
+            charts.append(f'<h3>{escape(rule.rule_id)}</h3><p class="meta">no proposals</p>')
             continue
         charts.append(f"<h3>{escape(rule.rule_id)}</h3>{_daily_chart(rule.candidate, days)}")
     return "\n".join(charts) or "<p>no proposals</p>"

@@ -22,7 +22,8 @@ WALK_IN, TRAVEL = "high_value_walk_in_rm_referral", "travel_or_study_card"
 CARD = "4000123412341234"
 
 
-def _report(*, diff_only: bool = False) -> BacktestReport:
+def sample_report(*, diff_only: bool = False) -> BacktestReport:
+    """Two customers over ten days; the candidate disables the walk-in referral."""
     walk_in = next(r for r in RULES if r.id == WALK_IN)
     candidate_rules = [walk_in.model_copy(update={"enabled": False}), *(r for r in RULES if r.id != WALK_IN)]
     base = config()
@@ -61,7 +62,7 @@ def _report(*, diff_only: bool = False) -> BacktestReport:
 
 
 def test_json_carries_each_figure_side_by_side_with_its_change() -> None:
-    data = json.loads(json.dumps(_report().to_json()))
+    data = json.loads(json.dumps(sample_report().to_json()))
     rules = {r["rule_id"]: r for r in data["rules"]}
     travel = rules[TRAVEL]
     assert (travel["candidate"]["published"], travel["current"]["published"]) == (2, 0)
@@ -80,12 +81,12 @@ def test_json_carries_each_figure_side_by_side_with_its_change() -> None:
 
 
 def test_diff_mode_leaves_out_the_rules_that_change_nothing() -> None:
-    shown = {r["rule_id"] for r in _report(diff_only=True).to_json()["rules"]}
+    shown = {r["rule_id"] for r in sample_report(diff_only=True).to_json()["rules"]}
     assert shown == {WALK_IN, TRAVEL}
 
 
 def test_no_card_or_phone_number_in_any_output() -> None:
-    report = _report()
+    report = sample_report()
     out = io.StringIO()
     print_report(report, Console(file=out, width=200))
     for text in (out.getvalue(), render_html(report), json.dumps(report.to_json(), default=str)):
@@ -95,7 +96,7 @@ def test_no_card_or_phone_number_in_any_output() -> None:
 
 def test_the_terminal_shows_the_table_and_each_rules_details() -> None:
     out = io.StringIO()
-    print_report(_report(diff_only=True), Console(file=out, width=200))
+    print_report(sample_report(diff_only=True), Console(file=out, width=200))
     text = out.getvalue()
     assert "travel_or_study_card" in text and "2 (+2)" in text
     assert "frequency_cap -2" in text
@@ -113,7 +114,7 @@ class _Tags(HTMLParser):
 
 def test_the_html_holds_a_daily_chart_per_rule_and_the_suppression_breakdown() -> None:
     parser = _Tags()
-    parser.feed(render_html(_report()))
+    parser.feed(render_html(sample_report()))
     charts = [a["data-rule"] for t, a in parser.tags if t == "svg" and a.get("class") == "daily"]
     assert TRAVEL in charts and WALK_IN in charts
     parts = [(a["data-part"]) for t, a in parser.tags if t == "rect" and a.get("class") == "part"]
