@@ -73,7 +73,7 @@ def _meta(report: BacktestReport) -> str:
         f"against <code>{escape(report.current.source)}</code> {against} "
         f"(sha256 {report.current.sha256}).<br>"
         f"{report.events:,} stored events of {report.customers:,} customers ({escape(report.selection)}), "
-        f"{_day(report.period_from)} to {_day(report.period_to)} ({report.days} days); "
+        f"{_day(report.period_from)} to {_day(report.period_to)} ({report.days} day(s)); "
         f"{escape(report.start_state)}; each customer's events {escape(report.order)}.<br>"
         f"Replayed in {report.seconds:.1f} s ({report.rate:,.0f} events/s). Nothing was written or published."
         "</p>"

@@ -14,7 +14,7 @@ SAMPLES_SHOWN = 2
 
 
 def print_report(report: BacktestReport, console: Console) -> None:
-    console.print(_heading(report), highlight=False)
+    console.print(_heading(report), highlight=False, soft_wrap=True)
     shown = report.shown()
     if not shown:
         console.print("no rule changes what it would decide over this history", highlight=False)
@@ -26,7 +26,7 @@ def print_report(report: BacktestReport, console: Console) -> None:
 
 
 def _heading(report: BacktestReport) -> str:
-    period = f"{_day(report.period_from)} to {_day(report.period_to)} ({report.days} days)"
+    period = f"{_day(report.period_from)} to {_day(report.period_to)} ({report.days} day(s))"
     against = "--against" if report.diff_only else "rules in force"
     return (
         f"backtest of {report.candidate.source} (sha256 {report.candidate.sha256}) against "
