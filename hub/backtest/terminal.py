@@ -15,6 +15,9 @@ SAMPLES_SHOWN = 2
 
 def print_report(report: BacktestReport, console: Console) -> None:
     console.print(_heading(report), highlight=False, soft_wrap=True)
+    if not report.events:
+        console.print("no stored events in this window: nothing to replay", highlight=False)
+        return
     shown = report.shown()
     if not shown:
         console.print("no rule changes what it would decide over this history", highlight=False)

@@ -28,7 +28,8 @@ def test_the_report_draws_its_charts_and_table_in_chromium(browser: WebDriver, t
     assert "2 (+2)" in travel_row.text
 
     daily = {c.get_attribute("data-rule"): c for c in browser.find_elements(By.CSS_SELECTOR, "svg.daily")}
-    assert {TRAVEL, WALK_IN} <= set(daily)
+    assert set(daily) == {TRAVEL, "complaint_follow_up"}, "a chart for each rule with proposals"
+    assert WALK_IN not in daily, "the candidate disables it: no proposals, no chart"
     bars = daily[TRAVEL].find_elements(By.CSS_SELECTOR, "rect.published")
     drawn = [b for b in bars if b.rect["height"] > 0]
     assert len(drawn) == 1, "both travel cards went out on the same day"
