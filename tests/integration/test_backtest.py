@@ -2,6 +2,7 @@
 same rules and policy, it decides exactly what the worker logged, ids and all."""
 
 import asyncio
+import hashlib
 import json
 import os
 import time
@@ -111,6 +112,7 @@ async def test_a_backtest_of_the_rules_in_force_decides_what_the_live_worker_log
     assert report.customers == CUSTOMERS
 
     await _a_changed_copy_from_the_command_line(hub, tmp_path, own_database)
+    await _a_sample_split_over_processes(hub)
 
 
 _LOGGED = """
@@ -152,3 +154,22 @@ async def _a_changed_copy_from_the_command_line(hub: HubUnderTest, tmp_path: Pat
             assert row["candidate"] == current, rule_id
     page = html.read_text()
     assert 'class="daily"' in page and 'id="breakdown"' in page
+
+
+async def _a_sample_split_over_processes(hub: HubUnderTest) -> None:
+    """``--sample 0.5``: the customers whose id's MD5 starts below half of 2^32, whatever
+    ``--jobs`` (the parts split the sample by another part of the hash)."""
+    events = {r["customer_id"]: r["n"] for r in await fetch(_EVENTS_BY_CUSTOMER)}
+    chosen = [c for c in events if int.from_bytes(hashlib.md5(c.encode()).digest()[:4], "big") / 2**32 < 0.5]
+    reports = [
+        json.loads(
+            hub.hub("backtest", str(DEFAULT_RULES), "--sample", "0.5", "--jobs", jobs, "--json").stdout
+        )
+        for jobs in ("1", "3")
+    ]
+    for report in reports:
+        assert (report["customers"], report["events"]) == (len(chosen), sum(events[c] for c in chosen))
+    assert reports[0]["rules"] == reports[1]["rules"]
+
+
+_EVENTS_BY_CUSTOMER = "SELECT customer_id, count(*) AS n FROM interactions GROUP BY customer_id"
