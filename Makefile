@@ -44,7 +44,7 @@ schemas: $(STAMP) ## Regenerate schemas/json, schemas/asyncapi.yaml and schemas/
 	$(BIN)/python -m schemas.export
 	$(BIN)/python -m hub.api.export
 
-bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker
+bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker; backtest rate
 	$(INFRA) && $(BIN)/python -m bench
 
 chaos: $(STAMP) ## Fault-injection suite: kill -9, broker and PostgreSQL outages, rebalances under traffic, 10 seeds

@@ -7,7 +7,9 @@
    event-to-trigger latency with live traffic offered at half the rate it sustained;
 4. the full pipeline again with two workers in one group on eight partitions;
 5. optionally (BENCH_STATE_CUSTOMERS), a worker holding that many customers' state: its
-   resident memory and its restart-to-ready time.
+   resident memory and its restart-to-ready time;
+6. ``hub backtest`` over a stored history of BENCH_BACKTEST_EVENTS (1,000,000; 0 skips it)
+   on a database of its own (bench/backtest.py).
 
 Each throughput run reports the CPU µs per event of the process doing the work and of
 the broker over the same window. Each runs over events generated up front, on fresh
@@ -25,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench import cpu, isolation
+from bench.backtest import EVENTS as BACKTEST_EVENTS
+from bench.backtest import backtest_on_own_database
 from bench.figures import Figures, Throughput
 from bench.kafka_io import Arrivals, create_topics, publish
 from bench.latency import PROBE_EVERY
@@ -163,6 +167,10 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
         print(
             f"  {STATE_CUSTOMERS:,} customers: restart-to-ready {state.restart_to_ready_s:.1f} s", flush=True
         )
+    backtest = None
+    if BACKTEST_EVENTS:
+        backtest = await backtest_on_own_database(url, run, BACKTEST_EVENTS)
+        print(f"  backtest ({BACKTEST_EVENTS:,} stored events): {backtest.rate:10,.0f} events/s", flush=True)
     return Figures(
         run=run,
         events=EVENTS,
@@ -179,6 +187,7 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
         group_workers=GROUP_WORKERS,
         group_partitions=GROUP_PARTITIONS,
         state=state,
+        backtest=backtest,
     )
 
 
@@ -196,10 +205,15 @@ def main() -> None:
     except HubError as exc:
         sys.exit(f"bench: {exc}")
     print(text)
+    insert_run(REPORT, text)
+
+
+def insert_run(report: Path, text: str) -> None:
+    """Put a run's section first, below the marker, in docs/benchmarks.md."""
     marker = "<!-- runs: make bench inserts each new run below this line -->"
-    previous = REPORT.read_text() if REPORT.exists() else f"# Benchmarks\n\n{marker}\n"
+    previous = report.read_text() if report.exists() else f"# Benchmarks\n\n{marker}\n"
     head, _, runs = previous.partition(marker)
-    REPORT.write_text(f"{head}{marker}\n\n{text}\n{runs.lstrip()}")
+    report.write_text(f"{head}{marker}\n\n{text}\n{runs.lstrip()}")
 
 
 if __name__ == "__main__":

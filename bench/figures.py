@@ -57,6 +57,26 @@ class State:
 
 
 @dataclass(frozen=True, slots=True)
+class BacktestRate:
+    """``hub backtest`` over a stored history (bench/backtest.py)."""
+
+    events: int
+    customers: int
+    seconds: float
+    cpu_seconds: float
+    """The backtest's processes' user + system time over the replay (PostgreSQL's is not in it)."""
+    peak_rss_bytes: int
+    """The largest resident set of one of its processes."""
+    decisions: int
+    """Decisions of the candidate rules."""
+    jobs: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Figures:
     run: str
     events: int
@@ -76,3 +96,5 @@ class Figures:
     group_partitions: int
     state: State | None
     """None when skipped (BENCH_STATE_CUSTOMERS=0)."""
+    backtest: BacktestRate | None = None
+    """None when skipped (BENCH_BACKTEST_EVENTS=0)."""

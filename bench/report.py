@@ -5,7 +5,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.figures import Figures, State, Throughput
+from bench.figures import BacktestRate, Figures, State, Throughput
 from bench.latency import PROBE_EVERY
 from bench.profile import Profile, top_functions
 from bench.targets import judge
@@ -63,6 +63,19 @@ def latency_line(f: Figures) -> str:
     )
 
 
+def backtest_line(rate: BacktestRate | None) -> str:
+    if rate is None:
+        return "- Backtest over a stored history: skipped (set BENCH_BACKTEST_EVENTS, e.g. 1000000)."
+    per_event = rate.cpu_seconds * 1e6 / max(rate.events, 1)
+    return (
+        f"- Backtest (`hub backtest --jobs {rate.jobs}` of a changed copy of the shipped rules against them, "
+        f"each rule set replayed with its own state) over a stored history of {rate.events:,} events of "
+        f"{rate.customers:,} customers: {rate.rate:,.0f} events/s ({rate.seconds:.1f} s; CPU of its "
+        f"processes {per_event:.0f} µs/event, PostgreSQL's not included; largest RSS of its processes "
+        f"{rate.peak_rss_bytes / 2**20:,.0f} MB; {rate.decisions:,} decisions of the candidate rules)."
+    )
+
+
 def state_line(state: State | None) -> str:
     if state is None:
         return "- Worker holding many customers of state: skipped (set BENCH_STATE_CUSTOMERS, e.g. 1000000)."
@@ -114,6 +127,7 @@ def render(f: Figures, doc: Path) -> str:
             f"{f.group_workers} workers {_us(f.group.postgres_us)} µs.",
             latency_line(f),
             state_line(f.state),
+            backtest_line(f.backtest),
             *profile_lines(f.profile, f.profiler_us, doc),
             "",
             "Targets:",

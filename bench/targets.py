@@ -3,7 +3,7 @@
 import math
 from dataclasses import dataclass
 
-from bench.figures import Figures
+from bench.figures import BacktestRate, Figures
 
 STATE_CUSTOMERS = 1_000_000
 
@@ -45,7 +45,18 @@ def judge(f: Figures) -> list[Verdict]:
         Verdict("latency p50 ≤ 50 ms", f"{f.latency.ms(0.50):.0f} ms", _at_most(f.latency.ms(0.50), 50)),
         Verdict("latency p99 ≤ 150 ms", f"{f.latency.ms(0.99):.0f} ms", _at_most(f.latency.ms(0.99), 150)),
         *_state_verdicts(f),
+        backtest_verdict(f.backtest),
     ]
+
+
+BACKTEST_EVENTS_PER_S = 50_000
+
+
+def backtest_verdict(rate: BacktestRate | None) -> Verdict:
+    target = f"backtest ≥ {BACKTEST_EVENTS_PER_S:,} stored events/s"
+    if rate is None:
+        return Verdict(target, "skipped", None)
+    return Verdict(target, f"{rate.rate:,.0f} events/s", rate.rate >= BACKTEST_EVENTS_PER_S)
 
 
 def _state_verdicts(f: Figures) -> list[Verdict]:

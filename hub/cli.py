@@ -227,6 +227,85 @@ def check_rules(path: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("rules_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from", "since", metavar="DATE", help="Count from this day (YYYY-MM-DD, local) or ISO time.")
+@click.option("--to", "until", metavar="DATE", help="Up to and including this day, or before this ISO time.")
+@click.option(
+    "--warm-up",
+    "warm_up_days",
+    default=30,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="With --from: days of history before it replayed to build the state, not counted (0: empty state).",
+)
+@click.option("--customers", type=click.IntRange(min=1), help="Only the first N customers by id.")
+@click.option(
+    "--sample", type=click.FloatRange(0, 1, min_open=True), help="Only this share of customers (0-1)."
+)
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Show only the changes from these rules.",
+)
+@click.option(
+    "--event-time-order",
+    "by_event_time",
+    is_flag=True,
+    help="Each customer's events strictly by event time (default: as the worker recorded them).",
+)
+@click.option(
+    "--jobs",
+    default=lambda: min(os.cpu_count() or 1, 4),
+    show_default="cores, at most 4",
+    type=click.IntRange(1, 64),
+    help="Processes replaying parts of the customers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report."
+)
+def backtest(
+    rules_file: Path,
+    since: str | None,
+    until: str | None,
+    warm_up_days: int,
+    customers: int | None,
+    sample: float | None,
+    against: Path | None,
+    by_event_time: bool,
+    jobs: int,
+    as_json: bool,
+    html_path: Path | None,
+) -> None:
+    """Replay the stored history through RULES_FILE and the rules in force; report what each rule would do.
+
+    Reads PostgreSQL only: nothing is written and no trigger is sent.
+    """
+    from datetime import timedelta
+
+    from hub.backtest.command import run_command
+    from hub.backtest.dates import window
+    from hub.backtest.run import BacktestOptions
+
+    if customers is not None and sample is not None:
+        raise ConfigError("--customers and --sample choose customers in two ways: give one of them")
+    settings = load_settings()
+    start, end = window(since, until, settings.default_time_zone)
+    options = BacktestOptions(
+        rules_file,
+        against,
+        start,
+        end,
+        timedelta(days=warm_up_days),
+        customers,
+        sample,
+        by_event_time,
+        jobs,
+    )
+    run_command(settings, options, as_json=as_json, html_path=html_path)
+
+
+@cli.command()
 @click.option("--seconds", default=60, show_default=True, help="Stop after this many seconds.")
 @click.option("--customers", default=200, show_default=True)
 @click.option("--events", default=5000, show_default=True)

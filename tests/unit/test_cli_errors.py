@@ -56,6 +56,38 @@ def hub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("config",), {"HUB_DATABASE_URL": "notaurl"}, "HUB_DATABASE_URL: Value error, not a postgresql://"),
         (("migrate",), {"HUB_DATABASE_URL": "notaurl"}, "give postgresql://user:password@host:5432/database"),
         (("history", "C1"), {"HUB_DATABASE_URL": "postgresql://hub:pw@h:port/db"}, "HUB_DATABASE_URL: Value"),
+        (("backtest", "/nonexistent/rules.yaml"), {}, "/nonexistent/rules.yaml: cannot read it"),
+        (
+            ("backtest", "hub/rules/default.yaml", "--against", "/nonexistent/now.yaml"),
+            {},
+            "now.yaml: cannot",
+        ),
+        (
+            ("backtest", "hub/rules/default.yaml", "--from", "2026-13-01"),
+            {},
+            "--from '2026-13-01' is neither",
+        ),
+        (
+            ("backtest", "hub/rules/default.yaml", "--to", "2026-11-25T09:00"),
+            {},
+            "--to '2026-11-25T09:00' has no",
+        ),
+        (
+            ("backtest", "hub/rules/default.yaml", "--from", "2026-12-01", "--to", "2026-11-01"),
+            {},
+            "--from 2026-12-01 is not before --to 2026-11-01",
+        ),
+        (
+            ("backtest", "hub/rules/default.yaml", "--customers", "5", "--sample", "0.1"),
+            {},
+            "give one of them",
+        ),
+        (("backtest", "hub/rules/default.yaml"), {}, "HUB_DATABASE_URL is not set"),
+        (
+            ("backtest", "hub/rules/default.yaml"),
+            {"HUB_DATABASE_URL": UNREACHABLE_DB},
+            "cannot reach PostgreSQL at 127.0.0.1:1",
+        ),
     ],
 )
 def test_one_clear_line_names_what_to_fix(args: tuple[str, ...], env: dict[str, str], names: str) -> None:
@@ -122,3 +154,12 @@ def test_version() -> None:
     result = hub("--version")
     assert result.returncode == 0
     assert result.stdout == f"hub {version('interaction-hub')}\n"
+
+
+def test_backtest_names_the_rule_and_field_of_an_invalid_rule_file(tmp_path: Path) -> None:
+    rules = tmp_path / "new.yaml"
+    rules.write_text("rules:\n  - id: Bad Id\n    version: 0\n")
+    result = hub("backtest", str(rules), HUB_DATABASE_URL=UNREACHABLE_DB)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"hub: error: {rules}: rule Bad Id: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

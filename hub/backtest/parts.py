@@ -1,0 +1,122 @@
+"""A backtest split over processes: each replays a part of the customers, on the same snapshot.
+
+The replay is CPU-bound Python; one process uses one core. The customers are split by
+a stable hash of the id (:class:`hub.storage.history_replay.Selection`'s ``part``),
+each part is replayed in a process of its own on a connection that reads the snapshot
+the parent exported, and the parts' tallies are added up. A customer's history stays
+in one process, so every figure is what one process would have counted.
+"""
+
+import asyncio
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from hub.backtest.replaying import Progress, new_backtest, replay_selection
+from hub.core.backtest.tally import Tally
+from hub.errors import HubError
+from hub.rules.loading import LoadedRules
+from hub.settings import Settings
+from hub.storage.history import HistoryStore
+from hub.storage.history_replay import Selection, replay_reader
+
+PROGRESS_EVERY_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What one process needs: all of it is pickled to the process."""
+
+    settings: Settings
+    candidate: LoadedRules
+    current: LoadedRules
+    selection: Selection
+    horizons: dict[int, datetime]
+    since: datetime | None
+    snapshot: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    candidate: Tally
+    current: Tally
+    events: int
+
+
+def parts_of(base: Part, count: int) -> list[Part]:
+    return [replace(base, selection=replace(base.selection, part=(i, count))) for i in range(count)]
+
+
+async def replay_in_processes(parts: list[Part], advance: Progress) -> list[PartResult]:
+    """Run each part in a process of its own; a part's HubError is raised here as it was."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with an event loop
+    messages: Any = context.Queue()
+    processes = [context.Process(target=_run_part, args=(part, messages), daemon=True) for part in parts]
+    for process in processes:
+        process.start()
+    results: list[PartResult] = []
+    loop = asyncio.get_running_loop()
+    try:
+        while len(results) < len(parts):
+            try:
+                kind, value = await loop.run_in_executor(None, messages.get, True, 1.0)
+            except queue.Empty:
+                _check_alive(processes)
+                continue
+            if kind == "progress":
+                advance(value)
+            elif kind == "done":
+                results.append(value)
+            else:
+                raise value
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(5)
+    return results
+
+
+def _check_alive(processes: list[Any]) -> None:
+    for process in processes:
+        if not process.is_alive() and process.exitcode not in (0, None):
+            raise HubError(f"a backtest process ended with exit code {process.exitcode} before its report")
+
+
+def _run_part(part: Part, messages: Any) -> None:
+    """The process's body: replay the part, send progress on the way and the tallies at the end."""
+    pending, last = 0, time.monotonic()
+
+    def advance(events: int) -> None:
+        nonlocal pending, last
+        pending += events
+        if time.monotonic() - last >= PROGRESS_EVERY_S:
+            messages.put(("progress", pending))
+            pending, last = 0, time.monotonic()
+
+    try:
+        result = asyncio.run(_replay_part(part, advance))
+    except HubError as exc:
+        messages.put(("failed", exc))
+        return
+    except Exception as exc:  # anything else ends the part too, named rather than lost
+        messages.put(("failed", HubError(f"a backtest process failed: {type(exc).__name__}: {exc}")))
+        return
+    if pending:
+        messages.put(("progress", pending))
+    messages.put(("done", result))
+
+
+async def _replay_part(part: Part, advance: Callable[[int], None]) -> PartResult:
+    settings = part.settings
+    async with (
+        HistoryStore.connected(settings.require_database_url()) as store,
+        replay_reader(store, part.selection, snapshot=part.snapshot) as reader,
+    ):
+        backtest = new_backtest(settings, part.candidate, part.current, part.horizons, part.since)
+        await replay_selection(reader, backtest, settings, advance)
+    return PartResult(backtest.candidate, backtest.current, backtest.events)

@@ -1,0 +1,70 @@
+"""The replay loop shared by a backtest in one process and by each of its parts."""
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hub.core.backtest.replay import CustomerHistory
+from hub.core.backtest.session import Backtest, Replayed
+from hub.core.decide import DecisionConfig
+from hub.core.money import Rates
+from hub.hot_path import home_partition
+from hub.rules.loading import LoadedRules
+from hub.settings import Settings
+from hub.storage.history_replay import ReplayReader
+
+Progress = Callable[[int], None]
+"""Told the number of events of each customer replayed."""
+OnReplayed = Callable[[CustomerHistory, Replayed], None]
+
+
+def decision_config(settings: Settings, loaded: LoadedRules) -> DecisionConfig:
+    """What the worker decides with, with these rules: the same tiers, rates, policy and zone."""
+    return DecisionConfig(
+        loaded.rules.rules,
+        settings.tiers,
+        Rates(settings.fx_rates, settings.home_currency),
+        settings.policy,
+        ZoneInfo(settings.default_time_zone),
+    )
+
+
+def shard_function(settings: Settings) -> Callable[[str], int]:
+    """The partition of the internal topic that owns a customer, as the worker computes it."""
+    partitions = settings.partitions
+
+    def shard_of(customer_id: str) -> int:
+        return home_partition(customer_id, partitions)
+
+    return shard_of
+
+
+def new_backtest(
+    settings: Settings,
+    candidate: LoadedRules,
+    current: LoadedRules,
+    horizons: Mapping[int, datetime],
+    since: datetime | None,
+) -> Backtest:
+    return Backtest(
+        decision_config(settings, candidate),
+        decision_config(settings, current),
+        horizons=horizons,
+        since=since,
+        zone=ZoneInfo(settings.default_time_zone),
+    )
+
+
+async def replay_selection(
+    reader: ReplayReader,
+    backtest: Backtest,
+    settings: Settings,
+    advance: Progress,
+    on_replayed: OnReplayed | None = None,
+) -> None:
+    declined_for = timedelta(days=settings.policy.declined_days)
+    async for history in reader.customers(shard_function(settings), declined_for):
+        replayed = backtest.add(history)
+        if on_replayed is not None:
+            on_replayed(history, replayed)
+        advance(len(history.events))

@@ -1,0 +1,298 @@
+"""Reading the stored contact history for a backtest: in one snapshot, streamed.
+
+Three server-side cursors in one read-only transaction (so they see the same history),
+each ordered by customer id in byte order (``COLLATE "C"``, the order Python compares
+strings in): the events, the profiles, the declined offers. They are merged customer by
+customer, so memory holds one customer's history at a time. Nothing is written.
+
+Usage::
+
+    async with HistoryStore.connected(url) as store:
+        async with replay_reader(store, selection) as reader:
+            outline = await reader.outline(partitions, grace)
+            async for batch in reader.customers(decline_for):
+                ...
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from hub.core.backtest.replay import CustomerHistory, Decline
+from hub.core.records import ReceivedEvent
+from hub.storage.errors import converted
+from hub.storage.history import HistoryStore
+from schemas.interaction import INTERACTION_ADAPTER
+from schemas.profile import CustomerProfile
+
+FETCH_ROWS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which stored events a backtest reads."""
+
+    since: datetime | None = None
+    """Events from this time on (the window's start less the warm-up)."""
+    until: datetime | None = None
+    """Events before this time."""
+    first_customers: int | None = None
+    """Only the first N customers by id."""
+    sample: float | None = None
+    """Only this share of customers, chosen by a stable hash of the id."""
+    part: tuple[int, int] | None = None
+    """(index, count): only this part of the (sampled) customers, for one of ``count``
+    processes; another stable hash of the id."""
+    by_event_time: bool = False
+    """Each customer's events strictly by event time, instead of as the worker recorded them."""
+    up_to: str | None = None
+    """Only customers up to this id (byte order); what ``first_customers`` comes to."""
+
+
+@dataclass(slots=True)
+class Outline:
+    """What the selection holds, read before the replay (for the progress bar and the clocks)."""
+
+    events: int = 0
+    customers: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    shard_clocks: dict[int, datetime] = field(default_factory=dict)
+    """Per shard, the latest event time of any customer's event (sampled or not): how far
+    the live worker's clock for the shard went."""
+    last_customer: str | None = None
+    """With ``first_customers``: the last customer id taken."""
+
+
+class ReplayReader:
+    def __init__(self, connection: asyncpg.Connection, selection: Selection) -> None:
+        self._connection = connection
+        self._selection = selection
+        self._last_customer: str | None = selection.up_to
+
+    async def outline(self, shard_of: Callable[[str], int]) -> Outline:
+        """One pass over the selection's events grouped by customer (no event is decoded)."""
+        found = Outline()
+        wanted = self._selection.first_customers
+        async for row in self._rows(_OUTLINE, self._selection.since, self._selection.until, whole=True):
+            customer_id, clock = row["customer_id"], row["clock"]
+            shard = shard_of(customer_id)
+            if shard not in found.shard_clocks or clock > found.shard_clocks[shard]:
+                found.shard_clocks[shard] = clock
+            if not row["in_sample"] or (wanted is not None and found.customers >= wanted):
+                continue
+            found.customers += 1
+            found.events += row["events"]
+            found.last_customer = customer_id
+            found.first = row["first"] if found.first is None else min(found.first, row["first"])
+            found.last = row["last"] if found.last is None else max(found.last, row["last"])
+        if wanted is not None:
+            self._last_customer = found.last_customer or ""
+        return found
+
+    async def customers(
+        self, shard_of: Callable[[str], int], declined_for: timedelta
+    ) -> AsyncIterator[CustomerHistory]:
+        """Each selected customer's history, in customer order (call :meth:`outline` first
+        when only the first N customers are wanted)."""
+        since, until, last = self._selection.since, self._selection.until, self._last_customer
+        profiles = _Lookahead(self._rows(_PROFILES, last))
+        declines = _Lookahead(self._rows(_DECLINES, last))
+        customer_id: str | None = None
+        shard = 0
+        events: list[ReceivedEvent] = []
+        order = _BY_EVENT_TIME if self._selection.by_event_time else _AS_RECORDED
+        async for row in self._rows(_EVENTS.format(order=order), since, until, last):
+            if row["customer_id"] != customer_id:
+                if customer_id is not None:
+                    yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+                customer_id, events = row["customer_id"], []
+                shard = shard_of(customer_id)
+            event = INTERACTION_ADAPTER.validate_json(row["event"])
+            events.append(
+                ReceivedEvent(event, _same_zone(row["received_at"], event.occurred_at), "", 0, 0, shard)
+            )
+        if customer_id is not None:
+            yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+
+    def selection_read(self) -> Selection:
+        """The selection, with the first N customers (if asked) as the outline found them:
+        for another reader of the same snapshot, which then needs no outline of its own."""
+        return replace(self._selection, first_customers=None, up_to=self._last_customer)
+
+    async def export_snapshot(self) -> str:
+        """The id of this transaction's snapshot, for other processes to read the same history."""
+        with converted("exporting the snapshot"):
+            snapshot = await self._connection.fetchval("SELECT pg_export_snapshot()")
+        assert isinstance(snapshot, str)
+        return snapshot
+
+    async def _rows(self, query: str, *args: Any, whole: bool = False) -> AsyncIterator[asyncpg.Record]:
+        """Rows of ``query`` with the customer filter's parameters after ``args``; ``whole``:
+        every part (the filter is then read as a column, not applied to the rows)."""
+        sample, part = self._selection.sample, None if whole else self._selection.part
+        index, count = part if part is not None else (None, None)
+        with converted("reading the contact history"):
+            cursor = await self._connection.cursor(query, *args, sample, index, count)
+            while True:
+                rows = await cursor.fetch(FETCH_ROWS)
+                for row in rows:
+                    yield row
+                if len(rows) < FETCH_ROWS:
+                    return
+
+
+def _same_zone(received_at: datetime, occurred_at: datetime) -> datetime:
+    """``received_at`` (UTC, from the driver) with the very tzinfo object of the event's time
+    when that is UTC too (the session's TimeZone is UTC): the fold compares the two for every
+    event, and times of two different tzinfo objects compare ten times slower."""
+    zone = occurred_at.tzinfo
+    if zone is not None and occurred_at.utcoffset() == _NO_OFFSET and received_at.utcoffset() == _NO_OFFSET:
+        return received_at.replace(tzinfo=zone)
+    return received_at
+
+
+_NO_OFFSET = timedelta(0)
+
+
+class _Lookahead:
+    """A stream of rows ordered by customer id, read up to a given customer."""
+
+    def __init__(self, rows: AsyncIterator[asyncpg.Record]) -> None:
+        self._rows = rows
+        self._next: asyncpg.Record | None = None
+        self._done = False
+
+    async def take(self, customer_id: str) -> list[asyncpg.Record]:
+        """The rows of ``customer_id``; those of customers before it are skipped."""
+        taken = []
+        while not self._done:
+            if self._next is None:
+                try:
+                    self._next = await anext(self._rows)
+                except StopAsyncIteration:
+                    self._done = True
+                    break
+            row = self._next
+            assert row is not None
+            if row["customer_id"] > customer_id:
+                break
+            if row["customer_id"] == customer_id:
+                taken.append(row)
+            self._next = None
+        return taken
+
+
+async def _history(
+    customer_id: str,
+    shard_of: Callable[[str], int],
+    events: list[ReceivedEvent],
+    profiles: _Lookahead,
+    declines: _Lookahead,
+    declined_for: timedelta,
+) -> CustomerHistory:
+    profile_rows = await profiles.take(customer_id)
+    profile = CustomerProfile.model_validate_json(profile_rows[0]["profile"]) if profile_rows else None
+    return CustomerHistory(
+        customer_id,
+        shard_of(customer_id),
+        profile,
+        events,
+        [Decline(r["product"], r["at"], r["at"] + declined_for) for r in await declines.take(customer_id)],
+    )
+
+
+@asynccontextmanager
+async def replay_reader(
+    store: HistoryStore, selection: Selection, *, snapshot: str | None = None
+) -> AsyncIterator[ReplayReader]:
+    """A reader on one connection, in a read-only transaction of one snapshot: its own,
+    or ``snapshot`` exported by another reader's (:meth:`ReplayReader.export_snapshot`)."""
+    with converted("opening a read-only transaction"):
+        connection = await store.pool.acquire()
+    try:
+        with converted("reading the contact history"):
+            async with connection.transaction(isolation="repeatable_read", readonly=True):
+                if snapshot is not None:
+                    await connection.execute(f"SET TRANSACTION SNAPSHOT '{_quoted(snapshot)}'")
+                # The sort of the whole history by customer is the server's biggest cost.
+                await connection.execute("SET LOCAL work_mem = '256MB'")
+                # Times in the events' JSON then read back with the one offset the driver's have.
+                await connection.execute("SET LOCAL TimeZone = 'UTC'")
+                yield ReplayReader(connection, selection)
+    finally:
+        await store.pool.release(connection)
+
+
+def _quoted(snapshot: str) -> str:
+    # A snapshot id is hex digits and dashes (e.g. 00000003-0000001B-1); nothing else passes.
+    if not snapshot.replace("-", "").isalnum():
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    return snapshot
+
+
+def _customer_filter(column: str, first: int) -> str:
+    """The sample and the part of the customers, on parameters ``$first`` to ``$first+2``
+    (share, part index, part count; NULL for none). A stable choice: the sample takes the
+    first 32 bits of the id's MD5 as a fraction of 2^32, the part the next 32 bits modulo
+    the count, so that parts of a sample are a split of the same customers. md5() is the
+    same on every server and version."""
+    share, index, count = f"${first}", f"${first + 1}", f"${first + 2}"
+    return (
+        f"({share}::float8 IS NULL OR "
+        f"('x' || substr(md5({column}), 1, 8))::bit(32)::bigint / 4294967296.0 < {share}::float8) "
+        f"AND ({count}::integer IS NULL OR "
+        f"('x' || substr(md5({column}), 9, 8))::bit(32)::bigint % {count}::integer = {index}::integer)"
+    )
+
+
+_WINDOW = "($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::timestamptz IS NULL OR occurred_at < $2)"
+
+
+def _up_to(column: str, param: int) -> str:
+    return f'(${param}::text IS NULL OR {column} COLLATE "C" <= ${param})'
+
+
+# The outline is of every customer (the shard clocks are the live worker's, whatever the
+# sample); whether a customer is in the sample comes back as a column.
+_OUTLINE = f"""
+SELECT customer_id, count(*) AS events, min(occurred_at) AS first, max(occurred_at) AS last,
+       max(least(occurred_at, received_at)) AS clock, {_customer_filter("customer_id", 3)} AS in_sample
+FROM interactions WHERE {_WINDOW}
+GROUP BY customer_id ORDER BY customer_id COLLATE "C"
+"""
+
+# In the order the worker decided them: by the batch that recorded them (recorded_at is
+# the batch transaction's start), then by event time, as the hot path releases a batch.
+# A history where nothing arrived late is in event-time order either way.
+_AS_RECORDED = "recorded_at, occurred_at"
+_BY_EVENT_TIME = "occurred_at"
+
+_EVENTS = f"""
+SELECT customer_id, received_at,
+       json_build_object('event_id', event_id, 'schema_version', 1, 'channel', channel, 'type', type,
+                         'occurred_at', occurred_at,
+                         'customer', json_build_object('customer_id', customer_id),
+                         'source', source, 'payload', payload)::text AS event
+FROM interactions
+WHERE {_WINDOW} AND {_up_to("customer_id", 3)} AND {_customer_filter("customer_id", 4)}
+ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
+"""
+
+_PROFILES = f"""
+SELECT customer_id, profile::text AS profile FROM customer_profiles
+WHERE {_up_to("customer_id", 1)} AND {_customer_filter("customer_id", 2)}
+ORDER BY customer_id COLLATE "C"
+"""
+
+# A decline blocks the product from the time of its outcome, for HUB_POLICY__DECLINED_DAYS.
+_DECLINES = f"""
+SELECT o.customer_id, d.product, o.at FROM outcomes o JOIN decisions d ON d.decision_id = o.trigger_id
+WHERE o.outcome = 'declined' AND d.product IS NOT NULL
+  AND {_up_to("o.customer_id", 1)} AND {_customer_filter("o.customer_id", 2)}
+ORDER BY o.customer_id COLLATE "C", o.at
+"""
