@@ -36,7 +36,7 @@ class _Partition:
     handled: set[int] = field(default_factory=set)
     """Offsets in ``waiting`` that were handled out of order."""
     next_offset: int = 0
-    """One past the last delivered offset."""
+    """One past the last delivered offset (the anchor, before the first delivery)."""
     rewinding: bool = False
     """Records from ``next_offset`` on were skipped and asked for again; deliveries past it
     (fetched before the rewind) are not counted until ``next_offset`` itself comes."""
@@ -105,8 +105,8 @@ class HandledOffsets(Generic[P]):
             state.handled.discard(waiting.popleft())
 
     def committable(self, partition: P, generation: int | None = None) -> int | None:
-        """The offset to commit, or None when nothing was delivered on ``partition`` in
-        ``generation``."""
+        """The offset to commit, or None when ``partition`` was neither delivered from nor
+        anchored in ``generation``."""
         state = self._partitions.get(partition)
         if state is None or state.generation != generation:
             return None
