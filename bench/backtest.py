@@ -57,13 +57,6 @@ _COLUMNS = [
 ]
 
 
-class _KeyedByCustomer(TrafficGenerator):
-    """The simulator's traffic with every event named by its customer id (no identity to resolve)."""
-
-    def _known_by(self, channel: str, n: int) -> tuple[str, str] | None:
-        return None
-
-
 def _stored_profiles(generator: TrafficGenerator) -> list[tuple[str, str, datetime]]:
     profiles = []
     for record in generator.profiles():
@@ -98,7 +91,9 @@ def _interaction_rows(generator: TrafficGenerator, events: int) -> Iterator[tupl
 async def seed_history(url: str, events: int, seed: int = 11) -> None:
     """Write ``events`` simulated interactions and their customers' profiles with COPY."""
     start = datetime.now(UTC) - timedelta(seconds=3 * events + 3600)
-    generator = _KeyedByCustomer(CUSTOMERS, seed=seed, start=start, bad_share=0, duplicate_share=0)
+    generator = TrafficGenerator(
+        CUSTOMERS, seed=seed, start=start, bad_share=0, duplicate_share=0, by_customer_id=True
+    )
     connection = await asyncpg.connect(url)
     try:
         await connection.copy_records_to_table(

@@ -51,8 +51,12 @@ class TrafficGenerator:
         start: datetime,
         bad_share: float = 0.02,
         duplicate_share: float = 0.02,
+        by_customer_id: bool = False,
     ) -> None:
+        """``by_customer_id``: every event names its customer by id, with no identifier to
+        resolve (as the stored history a backtest reads has them)."""
         self._random = random.Random(seed)
+        self._by_customer_id = by_customer_id
         self._ids = [f"C{n:06d}" for n in range(1, customers + 1)]
         self._start = start
         self._bad_share = bad_share
@@ -140,6 +144,8 @@ class TrafficGenerator:
     def _known_by(self, channel: str, n: int) -> tuple[str, str] | None:
         """Some events name no customer_id: a call by the caller's number, a kiosk visit by
         card, a counter transaction by account, a web session by login."""
+        if self._by_customer_id:
+            return None
         kind, share = IDENTIFIED_BY[channel]
         if self._random.random() >= share:
             return None

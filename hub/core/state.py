@@ -135,6 +135,16 @@ class CustomerState:
             annual_scheduled=old.annual_scheduled,
         )
 
+    def copy(self) -> Self:
+        """A state that changes apart from this one (the frozen parts are shared)."""
+        return type(self)(
+            recent=list(self.recent),
+            complaints={k: ComplaintTimes(t.opened, t.resolved) for k, t in self.complaints.items()},
+            counters={k: list(marks) for k, marks in self.counters.items()},
+            sent=list(self.sent),
+            annual_scheduled=dict(self.annual_scheduled),
+        )
+
     # --- reading ----------------------------------------------------------------------
 
     def __eq__(self, other: object) -> bool:

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from hub.core.decide import Decided, DecisionConfig, decide_due
 from hub.core.drafts import ScheduledCheck
-from hub.core.fold import Subjects, answers, decide_batch, watermarks
+from hub.core.fold import Subjects, answers, decide_batch, event_clock, watermarks
 from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.profile import CustomerProfile
@@ -44,7 +44,8 @@ class CustomerHistory:
     """The partition of the internal topic that owns the customer (its checks' clock)."""
     profile: CustomerProfile | None
     events: Sequence[ReceivedEvent]
-    """In event-time order."""
+    """In event-time order (or as the worker recorded them), each event id once (the
+    stored history's key)."""
     declines: Sequence[Decline] = ()
 
 
@@ -55,14 +56,65 @@ def replay_customer(
 
     ``horizon``: how far the event time of the customer's shard went over the whole
     history; the checks still pending after their last event fire if due by it."""
-    state = CustomerState()
-    pending: dict[str, ScheduledCheck] = {}
-    decided: list[Decided] = []
-    for run, declined in _runs_between_declines(history):
-        subjects = _subjects(history, state, declined)
+    return CustomerReplay(history, config).finish(horizon)
+
+
+class CustomerReplay:
+    """One customer's replay in steps: decided :meth:`through` an event, :meth:`forked`
+    to go on from there under other rules, then :meth:`finish`-ed."""
+
+    __slots__ = ("_config", "_decided", "_done", "_history", "_pending", "_runs", "_state")
+
+    def __init__(self, history: CustomerHistory, config: DecisionConfig) -> None:
+        self._history, self._config = history, config
+        self._state = CustomerState()
+        self._pending: dict[str, ScheduledCheck] = {}
+        self._decided: list[Decided] = []
+        self._runs = _runs_between_declines(history)
+        self._done = 0
+        """The events before this index are decided."""
+
+    def through(self, end: int) -> None:
+        """Decide the events before index ``end``. A run between declines that ``end`` cuts
+        is decided in two batches, which decide as the whole run would where the first
+        batch leaves the clock no further than the second starts it (:func:`clean_cut`)."""
+        for start, stop, declined in self._runs:
+            start, stop = max(start, self._done), min(stop, end)
+            if start < stop:
+                self._decide(self._history.events[start:stop], declined)
+        self._done = max(self._done, end)
+
+    def forked(self, config: DecisionConfig) -> "CustomerReplay":
+        """The replay so far, going on apart from this one under ``config``: right when the
+        events so far are decided the same under both (none acted on by rules that differ)."""
+        other = CustomerReplay.__new__(CustomerReplay)
+        other._history, other._config, other._runs, other._done = (
+            self._history,
+            config,
+            self._runs,
+            self._done,
+        )
+        other._state = self._state.copy()
+        other._pending = dict(self._pending)
+        other._decided = list(self._decided)
+        return other
+
+    def finish(self, horizon: datetime | None) -> list[Decided]:
+        """Decide the rest, then the checks still pending that ``horizon`` passed (once)."""
+        history = self._history
+        self.through(len(history.events))
+        if horizon is not None:
+            subjects = _subjects(history, self._state, _declined_by(history.declines, horizon))
+            for check, _ in _due(self._pending, horizon, history.shard):
+                self._decided += decide_due(check, subjects.of(history.customer_id), self._config).decided
+        return self._decided
+
+    def _decide(self, run: Sequence[ReceivedEvent], declined: dict[str, datetime]) -> None:
+        history, pending = self._history, self._pending
+        subjects = _subjects(history, self._state, declined)
         mark = watermarks(run).get(history.shard)
         due = _due(pending, mark, history.shard)
-        out = decide_batch(run, {item.event.event_id for item in run}, due, subjects, config)
+        out = decide_batch(run, {item.event.event_id for item in run}, due, subjects, self._config)
         # In the recorder's order: the run's follow-ups cancel checks stored before it,
         # then its own schedules are stored, then what it fired or answered is settled.
         for cancellation in out.cancellations:
@@ -72,12 +124,22 @@ def replay_customer(
             pending.setdefault(check.check_id, check)
         for check_id in (*out.fired, *out.answered):
             pending.pop(check_id, None)
-        decided += out.decided
-    if horizon is not None:
-        subjects = _subjects(history, state, _declined_by(history.declines, horizon))
-        for check, _ in _due(pending, horizon, history.shard):
-            decided += decide_due(check, subjects.of(history.customer_id), config).decided
-    return decided
+        self._decided += out.decided
+
+
+def clean_cut(events: Sequence[ReceivedEvent], index: int) -> int:
+    """The last cut at or before ``index`` (< the number of events) where the events
+    before the cut move their clock no further than the event after it: cut there, the
+    two batches decide as one would, each check firing before the same event. A history
+    in event-time order can be cut anywhere; 0 is always a cut."""
+    cut, furthest = 0, None
+    for position in range(index + 1):
+        clock = event_clock(events[position])
+        if furthest is None or furthest <= clock:
+            cut = position
+        if furthest is None or clock > furthest:
+            furthest = clock
+    return cut
 
 
 def _due(
@@ -90,22 +152,20 @@ def _due(
     return [(check, shard) for check in due]
 
 
-def _runs_between_declines(
-    history: CustomerHistory,
-) -> list[tuple[Sequence[ReceivedEvent], dict[str, datetime]]]:
-    """The events split where a decline comes to be known, each run with the declines before it."""
+def _runs_between_declines(history: CustomerHistory) -> list[tuple[int, int, dict[str, datetime]]]:
+    """(start, stop) of the events between the points where a decline comes to be known,
+    each run with the declines known at its first event."""
     events = history.events
     if not history.declines:
-        return [(events, {})] if events else []
-    runs: list[tuple[Sequence[ReceivedEvent], dict[str, datetime]]] = []
+        return [(0, len(events), {})] if events else []
+    runs: list[tuple[int, int, dict[str, datetime]]] = []
     start = 0
     for index in range(1, len(events) + 1):
         ends = index == len(events) or _declined_between(
             history.declines, events[index - 1].event.occurred_at, events[index].event.occurred_at
         )
         if ends:
-            run = events[start:index]
-            runs.append((run, _declined_by(history.declines, run[0].event.occurred_at)))
+            runs.append((start, index, _declined_by(history.declines, events[start].event.occurred_at)))
             start = index
     return runs
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from hub.core.backtest.replay import CustomerHistory, replay_customer
+from hub.core.backtest.change import RuleChange
+from hub.core.backtest.replay import CustomerHistory, CustomerReplay, clean_cut, replay_customer
 from hub.core.backtest.tally import Tally
 from hub.core.decide import Decided, DecisionConfig
 
@@ -36,9 +37,10 @@ class Backtest:
         """``horizons``: per shard, how far its event time went (its checks due by then
         fire); ``since``: decisions before it are the warm-up's, not counted."""
         self._candidate, self._current = candidate, current
-        # The fold is deterministic: the same rules on the same history decide the same,
-        # so rules in force equal to the candidate's are replayed once and counted twice.
-        self._same_rules = candidate.rules == current.rules
+        # The fold is deterministic: the events before the first one a changed rule acts
+        # on are decided the same by both sets, so they are replayed once (all of them
+        # when there is no such event) and the replay forks there.
+        self._change = RuleChange(candidate, current)
         self._horizons = horizons
         self.candidate = Tally(zone, since)
         self.current = Tally(zone, since)
@@ -46,8 +48,14 @@ class Backtest:
 
     def add(self, history: CustomerHistory) -> Replayed:
         horizon = self._horizons.get(history.shard)
-        candidate = replay_customer(history, self._candidate, horizon)
-        current = candidate if self._same_rules else replay_customer(history, self._current, horizon)
+        first = self._change.first_acted_on(history.events)
+        if first is None:
+            candidate = current = replay_customer(history, self._candidate, horizon)
+        else:
+            shared = CustomerReplay(history, self._candidate)
+            shared.through(clean_cut(history.events, first))
+            current = shared.forked(self._current).finish(horizon)
+            candidate = shared.finish(horizon)
         replayed = Replayed(candidate, current)
         self.candidate.add_customer(history.customer_id, replayed.candidate)
         self.current.add_customer(history.customer_id, replayed.current)

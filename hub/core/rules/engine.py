@@ -209,6 +209,23 @@ def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSp
             state.mark(rule_id, event.event_id, event.occurred_at, within)
 
 
+def conditions_of(
+    rules: Sequence[RuleSpec], rule_ids: frozenset[str], channel: str, type_: str
+) -> list[Compiled]:
+    """What makes any of ``rule_ids`` act on an event of this kind: count it, be answered
+    or met by it, or (an annual rule, which looks at every event) True. An event that
+    holds none of them is, for those rules, as if it were not there."""
+    plan = rule_index(rules).plan(channel, type_)
+    found: list[Compiled] = [counts for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
+    for step in plan.steps:
+        if step.rule.id not in rule_ids:
+            continue
+        if step.rule.when.annual is not None:
+            found.append(True)
+        found += [compiled for compiled in (step.answers, step.meets) if compiled is not False]
+    return found
+
+
 def evaluate_due(check: ScheduledCheck, rules: Sequence[RuleSpec], ctx: Context) -> TriggerDraft | None:
     """The trigger a check proposes when it comes due unanswered (None: rule gone or disabled)."""
     rule = rule_index(rules).enabled(check.rule.id)

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from hub.core.backtest.replay import Decline, replay_customer
+from hub.core.backtest.replay import CustomerReplay, Decline, clean_cut, replay_customer
 from hub.core.fold import Subjects, decide_batch
 from hub.core.state import CustomerState
 from tests.unit.core.backtest.history import at, big_deposit, history, received, travel_exchange, wealthy
@@ -74,3 +74,28 @@ def test_a_decline_that_ran_out_stops_nothing() -> None:
     replay = history("C1", big_deposit("C1", at(2), "e1"), who=wealthy("C1"), declines=(decline,))
 
     assert _verdicts(replay_customer(replay, config(), None)) == [(WALK_IN, "published", None)]
+
+
+def test_a_replay_cut_where_clean_cut_allows_decides_as_one_and_cut_elsewhere_may_not() -> None:
+    # The application is recorded after a visit two days later: the shard's clock is past
+    # its check's due time, so the check fires before the submission comes in.
+    started = received("C1", "web", "application_started", at(1), "s1", application_id="A1", product="loan")
+    submitted = received(
+        "C1", "web", "application_submitted", at(1, 12), "s2", application_id="A1", product="loan"
+    )
+    visit = received("C1", "branch", "visit", at(3), "v1", purpose="account", wait_minutes=5)
+    events = [visit, started, submitted]
+    replay = history("C1", *events, who=wealthy("C1"))
+    whole = replay_customer(replay, config(), horizon=at(5))
+    assert ("abandoned_application", "published", None) in _verdicts(whole)
+
+    for index in range(len(events)):
+        cut = CustomerReplay(replay, config())
+        cut.through(clean_cut(events, index))
+        assert cut.finish(at(5)) == whole
+
+    # Cut before the late application, the second batch's clock starts two days back and
+    # the submission answers the check before it fires.
+    unclean = CustomerReplay(replay, config())
+    unclean.through(1)
+    assert ("abandoned_application", "published", None) not in _verdicts(unclean.finish(at(5)))
