@@ -33,6 +33,10 @@ class DecisionConfig:
     rates: Rates
     policy: PolicySettings
     default_zone: ZoneInfo
+    contexts: dict[str, Context] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Customer id -> the context last worked out from their profile under this config,
+    good while the profile is the same object (profiles are immutable): for the events of
+    a customer in one batch, or in one replay. A few, so as not to keep profiles alive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +107,24 @@ _NOT_VERSION_OR_VARIANT = ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_5_RFC_4122 = (5 << 76) | (0x8000 << 48)
 
 
+MAX_CONTEXTS = 1024
+
+
 def _context(subject: Subject, config: DecisionConfig) -> Context:
-    tier = tier_of(subject.profile, config.tiers, rates=config.rates)
+    # Every event of the customer needs it, and the tier takes a currency conversion.
+    profile = subject.profile
+    known = config.contexts.get(subject.customer_id)
+    if known is not None and known.profile is profile:
+        return known
+    tier = tier_of(profile, config.tiers, rates=config.rates)
     zone = config.default_zone
-    if subject.profile is not None and subject.profile.time_zone:
-        zone = ZoneInfo(subject.profile.time_zone)
-    return Context(subject.customer_id, subject.profile, tier, config.rates, zone)
+    if profile is not None and profile.time_zone:
+        zone = ZoneInfo(profile.time_zone)
+    context = Context(subject.customer_id, profile, tier, config.rates, zone)
+    if len(config.contexts) >= MAX_CONTEXTS:
+        config.contexts.clear()
+    config.contexts[subject.customer_id] = context
+    return context
 
 
 def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: DecisionConfig) -> Decision:

@@ -45,14 +45,16 @@ class Subjects:
     declined: Mapping[str, Mapping[str, datetime]]
     topic_for: Callable[[Trigger], str]
     """The topic a trigger is published on."""
+    _known: dict[str, Subject] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def of(self, customer_id: str) -> Subject:
-        return Subject(
-            customer_id,
-            self.state_of(customer_id),
-            self.profile_of(customer_id),
-            dict(self.declined.get(customer_id, {})),
-        )
+        """The customer as loaded now: the same subject while their state and profile are."""
+        state, profile = self.state_of(customer_id), self.profile_of(customer_id)
+        subject = self._known.get(customer_id)
+        if subject is None or subject.state is not state or subject.profile is not profile:
+            declined = dict(self.declined.get(customer_id, {}))
+            subject = self._known[customer_id] = Subject(customer_id, state, profile, declined)
+        return subject
 
 
 @dataclass(slots=True)
@@ -77,6 +79,8 @@ class BatchDecisions:
     """Events by channel whose event_id was stored before (or earlier in the batch)."""
 
     def collect(self, decision: Decision, caused_by: str, shard: int, subjects: Subjects) -> None:
+        if not decision.decided:  # most events decide nothing
+            return
         self.decided += decision.decided
         for trigger in decision.triggers:
             self.outbox.append(OutboxEntry(trigger, subjects.topic_for(trigger), caused_by, shard))
@@ -110,6 +114,19 @@ class _Pending:
     def add(self, check: ScheduledCheck, shard: int) -> None:
         heapq.heappush(self._by_shard.setdefault(shard, []), (check.due_at, check.check_id, check))
         self._by_customer.setdefault(check.customer_id, []).append(check)
+
+    def any_due(self, shard: int, clock: datetime) -> bool:
+        """Whether a check of ``shard`` is due by ``clock`` (most events find none)."""
+        heap = self._by_shard.get(shard)
+        if not heap:
+            return False
+        due, check_id, check = heap[0]
+        if due.tzinfo is not clock.tzinfo:
+            # Times of two time zones compare 25 times slower; the first check waits for
+            # many events (a birthday for months). The same instant keeps the heap's order.
+            due = due.astimezone(clock.tzinfo)
+            heap[0] = (due, check_id, check)
+        return due <= clock
 
     def passed(self, shard: int, clock: datetime) -> list[ScheduledCheck]:
         """Take the checks of ``shard`` due by ``clock``, in due order."""
@@ -151,8 +168,12 @@ def decide_batch(
     clock: dict[int, datetime] = {}
     decided_ids: set[str] = set()
     for item in events:
-        clock[item.shard] = max(clock.get(item.shard, event_clock(item)), event_clock(item))
-        _fire(pending.passed(item.shard, clock[item.shard]), item.shard, subjects, config, out)
+        shard, at = item.shard, event_clock(item)
+        now = clock.get(shard)
+        if now is None or at > now:
+            clock[shard] = now = at
+        if pending.any_due(shard, now):
+            _fire(pending.passed(shard, now), shard, subjects, config, out)
         decision = _decide_one(item, new_ids, decided_ids, subjects, config, out)
         if decision is None:
             continue

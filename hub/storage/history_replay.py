@@ -113,9 +113,9 @@ class ReplayReader:
                 customer_id, events = row["customer_id"], []
                 shard = shard_of(customer_id)
             event = INTERACTION_ADAPTER.validate_json(row["event"])
-            events.append(
-                ReceivedEvent(event, _same_zone(row["received_at"], event.occurred_at), "", 0, 0, shard)
-            )
+            early = row["received_early"]
+            received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
+            events.append(ReceivedEvent(event, received, "", 0, 0, shard))
         if customer_id is not None:
             yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
 
@@ -272,8 +272,11 @@ GROUP BY customer_id ORDER BY customer_id COLLATE "C"
 _AS_RECORDED = "recorded_at, occurred_at"
 _BY_EVENT_TIME = "occurred_at"
 
+# The fold reads an event's receipt time only for its shard's clock, the earlier of the
+# event's own time and its receipt: nearly every event is received after its own time,
+# which then stands for the receipt (the same clock, and no time zone to convert).
 _EVENTS = f"""
-SELECT customer_id, received_at,
+SELECT customer_id, CASE WHEN received_at < occurred_at THEN received_at END AS received_early,
        json_build_object('event_id', event_id, 'schema_version', 1, 'channel', channel, 'type', type,
                          'occurred_at', occurred_at,
                          'customer', json_build_object('customer_id', customer_id),

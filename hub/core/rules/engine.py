@@ -12,7 +12,7 @@ compiled for that kind; an event meets only those.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -35,12 +35,32 @@ from schemas.trigger import RuleRef, Tier
 
 
 @dataclass(frozen=True, slots=True)
+class _Anniversary:
+    """``due`` is the next anniversary of every time in (``after``, ``until``], both
+    bounds in ``zone``, the time zone of the times asked about (compared fast)."""
+
+    zone: tzinfo | None
+    after: datetime
+    until: datetime
+    due: datetime
+
+    def of(self, now: datetime) -> datetime | None:
+        if now.tzinfo is self.zone and self.after < now <= self.until:
+            return self.due
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     customer_id: str
     profile: CustomerProfile | None
     tier: Tier
     rates: Rates
     time_zone: ZoneInfo
+    anniversaries: dict[str, _Anniversary] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+    """Rule id -> the customer's next anniversary for an annual rule, as last worked out."""
 
 
 @dataclass(slots=True)
@@ -300,10 +320,11 @@ def _check(
 def _schedule_annual(
     rule: RuleSpec, now: datetime, state: CustomerState, ctx: Context, out: Evaluation
 ) -> None:
-    assert rule.when.annual is not None
+    annual = rule.when.annual
+    assert annual is not None
     if ctx.profile is None or ctx.profile.birth_date is None:
         return
-    due = next_anniversary(ctx.profile.birth_date, now, rule.when.annual.local_time, ctx.time_zone)
+    due = remembered_anniversary(ctx, rule.id, ctx.profile.birth_date, now, annual.local_time)
     if state.annual_scheduled.get(rule.id) == due.year:
         return
     state.annual_scheduled[rule.id] = due.year
@@ -314,7 +335,7 @@ def _schedule_annual(
             rule=rule_ref(rule.id, rule.version),
             due_at=due,
             correlation=None,
-            evidence=(f"{rule.when.annual.profile_field}:{due.year}",),
+            evidence=(f"{annual.profile_field}:{due.year}",),
             context={},
         )
     )
@@ -324,6 +345,20 @@ def _schedule_annual(
 def rule_ref(rule_id: str, version: int) -> RuleRef:
     """The reference to a rule's version, one immutable instance for all its drafts."""
     return RuleRef(id=rule_id, version=version)
+
+
+def remembered_anniversary(ctx: Context, rule_id: str, day: date, now: datetime, at: Any) -> datetime:
+    """:func:`next_anniversary` in the customer's time zone, remembered for the rule: every
+    event of the customer asks, and the answer changes once a year."""
+    known = ctx.anniversaries.get(rule_id)
+    due = known.of(now) if known is not None else None
+    if due is None:
+        due = next_anniversary(day, now, at, ctx.time_zone)
+        before = _local_anniversary(day, due.year - 1, at, ctx.time_zone)
+        ctx.anniversaries[rule_id] = _Anniversary(
+            now.tzinfo, before.astimezone(now.tzinfo), due.astimezone(now.tzinfo), due
+        )
+    return due
 
 
 def next_anniversary(day: date, now: datetime, at: Any, zone: ZoneInfo) -> datetime:

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.core.decide import TRIGGER_ID_NAMESPACE, trigger_id, uuid5_text
+from hub.core.money import Rates
 from hub.core.pii import _SEPARATORS, normalised
-from hub.core.rules.engine import _same_day_in, next_anniversary
+from hub.core.rules.engine import Context, _same_day_in, next_anniversary, remembered_anniversary
 from hub.core.validation import Rejection, decode_interaction
 from schemas.interaction import INTERACTION_ADAPTER
 from tests.factories import NOW, PAYLOADS, envelope, raw
@@ -53,6 +54,21 @@ def test_next_anniversary_is_the_first_local_time_on_the_day_not_before_now(zone
             )
             got = next_anniversary(birthday, now, at, tz)
             assert (got, got.tzinfo, got.fold) == (expected, expected.tzinfo, expected.fold)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+def test_the_remembered_anniversary_is_the_next_one_whatever_order_the_times_come_in(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    ctx = Context("C1", None, "mass", Rates({}, "CNY"), tz)
+    at, birthday = time(9, 0), date(1988, 2, 29)
+    shuffled = random.Random(3)
+    nows = [datetime(2027, 1, 1, tzinfo=UTC) + timedelta(hours=h) for h in range(0, 3 * 366 * 24, 13)]
+    shuffled.shuffle(nows)  # late events: back and forth across birthdays
+    nows += [datetime(2028, 2, 29, 9, 0, tzinfo=tz) + timedelta(microseconds=d) for d in (1, 0, -1)]
+    for now in nows:
+        assert remembered_anniversary(ctx, "birthday", birthday, now, at) == next_anniversary(
+            birthday, now, at, tz
+        )
 
 
 @pytest.mark.parametrize("kind", sorted(PAYLOADS))
