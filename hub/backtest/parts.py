@@ -1,9 +1,10 @@
 """A backtest split over processes: each replays a part of the customers, on the same snapshot.
 
-The replay is CPU-bound Python; one process uses one core. The customers are split by
-a stable hash of the id (:class:`hub.storage.history_replay.Selection`'s ``part``),
-each part is replayed in a process of its own on a connection that reads the snapshot
-the parent exported, and the parts' tallies are added up. A customer's history stays
+The replay is CPU-bound Python; one process uses one core. The customers are split
+into ranges of ids with about the same number of events each (found by the outline,
+:meth:`hub.storage.history_replay.Outline.split`), so that the server reads each part's
+rows without a filter to work out per row. Each part is replayed in a process of its
+own on a connection that reads the snapshot the parent exported, and the parts' tallies are added up. A customer's history stays
 in one process, so every figure is what one process would have counted.
 """
 
@@ -47,8 +48,20 @@ class PartResult:
     events: int
 
 
-def parts_of(base: Part, count: int) -> list[Part]:
-    return [replace(base, selection=replace(base.selection, part=(i, count))) for i in range(count)]
+def parts_of(base: Part, ranges: list[tuple[str | None, str | None]]) -> list[Part]:
+    """One part per range (after, up to] of customer ids, within the base selection's."""
+    selection = base.selection
+    return [
+        replace(
+            base,
+            selection=replace(
+                selection,
+                after=selection.after if after is None else after,
+                up_to=selection.up_to if up_to is None else up_to,
+            ),
+        )
+        for after, up_to in ranges
+    ]
 
 
 async def replay_in_processes(parts: list[Part], advance: Progress) -> list[PartResult]:

@@ -88,7 +88,7 @@ async def run_backtest(
                 tallies, events = (backtest.candidate, backtest.current), backtest.events
             else:
                 tallies, events = await _in_parts(
-                    reader, settings, candidate, current, selection, horizons, options, advance
+                    reader, settings, candidate, current, outline, horizons, options, advance
                 )
     return _report(settings, options, candidate, current, outline, tallies, events, time.monotonic() - began)
 
@@ -98,7 +98,7 @@ async def _in_parts(
     settings: Settings,
     candidate: LoadedRules,
     current: LoadedRules,
-    selection: Selection,
+    outline: Outline,
     horizons: dict[int, datetime],
     options: BacktestOptions,
     advance: Callable[[int], None],
@@ -108,7 +108,7 @@ async def _in_parts(
     base = Part(
         settings, candidate, current, selection, horizons, options.since, await reader.export_snapshot()
     )
-    results = await replay_in_processes(parts_of(base, options.jobs), advance)
+    results = await replay_in_processes(parts_of(base, outline.split(options.jobs)), advance)
     tallies = (merged([r.candidate for r in results]), merged([r.current for r in results]))
     return tallies, sum(r.events for r in results)
 

@@ -30,6 +30,7 @@ from schemas.interaction import INTERACTION_ADAPTER
 from schemas.profile import CustomerProfile
 
 FETCH_ROWS = 5_000
+MAX_CHECKPOINTS = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +45,8 @@ class Selection:
     """Only the first N customers by id."""
     sample: float | None = None
     """Only this share of customers, chosen by a stable hash of the id."""
-    part: tuple[int, int] | None = None
-    """(index, count): only this part of the (sampled) customers, for one of ``count``
-    processes; another stable hash of the id."""
+    after: str | None = None
+    """Only customers after this id (byte order): with ``up_to``, the range of one process's part."""
     by_event_time: bool = False
     """Each customer's events strictly by event time, instead of as the worker recorded them."""
     up_to: str | None = None
@@ -66,6 +66,30 @@ class Outline:
     the live worker's clock for the shard went."""
     last_customer: str | None = None
     """With ``first_customers``: the last customer id taken."""
+    checkpoints: list[tuple[int, str]] = field(default_factory=list)
+    """(events up to and including the customer, customer id), every ``spacing`` events or
+    so: where to split the customers into parts of about the same number of events."""
+    spacing: int = 1
+
+    def split(self, count: int) -> list[tuple[str | None, str | None]]:
+        """``count`` ranges (after, up to] of customer ids, each with about 1/count of the
+        events (None: no bound). Customers are read in id order, so a range is read without
+        a filter to compute for each row."""
+        cuts = [
+            next(
+                (customer for events, customer in self.checkpoints if events >= self.events * i / count), None
+            )
+            for i in range(1, count)
+        ]
+        return list(zip([None, *cuts], [*cuts, None], strict=True))
+
+    def _passed(self, customer_id: str) -> None:
+        # A checkpoint every ``spacing`` events; twice as far apart when there are too many,
+        # so that memory stays bounded whatever the number of customers.
+        if not self.checkpoints or self.events - self.checkpoints[-1][0] >= self.spacing:
+            self.checkpoints.append((self.events, customer_id))
+            if len(self.checkpoints) > MAX_CHECKPOINTS:
+                self.checkpoints, self.spacing = self.checkpoints[1::2], self.spacing * 2
 
 
 class ReplayReader:
@@ -78,7 +102,7 @@ class ReplayReader:
         """One pass over the selection's events grouped by customer (no event is decoded)."""
         found = Outline()
         wanted = self._selection.first_customers
-        async for row in self._rows(_OUTLINE, self._selection.since, self._selection.until, whole=True):
+        async for row in self._rows(_OUTLINE, self._selection.since, self._selection.until):
             customer_id, clock = row["customer_id"], row["clock"]
             shard = shard_of(customer_id)
             if shard not in found.shard_clocks or clock > found.shard_clocks[shard]:
@@ -90,6 +114,7 @@ class ReplayReader:
             found.last_customer = customer_id
             found.first = row["first"] if found.first is None else min(found.first, row["first"])
             found.last = row["last"] if found.last is None else max(found.last, row["last"])
+            found._passed(customer_id)
         if wanted is not None:
             self._last_customer = found.last_customer or ""
         return found
@@ -100,13 +125,14 @@ class ReplayReader:
         """Each selected customer's history, in customer order (call :meth:`outline` first
         when only the first N customers are wanted)."""
         since, until, last = self._selection.since, self._selection.until, self._last_customer
-        profiles = _Lookahead(self._rows(_PROFILES, last))
-        declines = _Lookahead(self._rows(_DECLINES, last))
+        after = self._selection.after
+        profiles = _Lookahead(self._rows(_PROFILES, last, after))
+        declines = _Lookahead(self._rows(_DECLINES, last, after))
         customer_id: str | None = None
         shard = 0
         events: list[ReceivedEvent] = []
         order = _BY_EVENT_TIME if self._selection.by_event_time else _AS_RECORDED
-        async for row in self._rows(_EVENTS.format(order=order), since, until, last):
+        async for row in self._rows(_EVENTS.format(order=order), since, until, last, after):
             if row["customer_id"] != customer_id:
                 if customer_id is not None:
                     yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
@@ -131,13 +157,10 @@ class ReplayReader:
         assert isinstance(snapshot, str)
         return snapshot
 
-    async def _rows(self, query: str, *args: Any, whole: bool = False) -> AsyncIterator[asyncpg.Record]:
-        """Rows of ``query`` with the customer filter's parameters after ``args``; ``whole``:
-        every part (the filter is then read as a column, not applied to the rows)."""
-        sample, part = self._selection.sample, None if whole else self._selection.part
-        index, count = part if part is not None else (None, None)
+    async def _rows(self, query: str, *args: Any) -> AsyncIterator[asyncpg.Record]:
+        """Rows of ``query``, with the sample's share as the parameter after ``args``."""
         with converted("reading the contact history"):
-            cursor = await self._connection.cursor(query, *args, sample, index, count)
+            cursor = await self._connection.cursor(query, *args, self._selection.sample)
             while True:
                 rows = await cursor.fetch(FETCH_ROWS)
                 for row in rows:
@@ -235,33 +258,34 @@ def _quoted(snapshot: str) -> str:
     return snapshot
 
 
-def _customer_filter(column: str, first: int) -> str:
-    """The sample and the part of the customers, on parameters ``$first`` to ``$first+2``
-    (share, part index, part count; NULL for none). A stable choice: the sample takes the
-    first 32 bits of the id's MD5 as a fraction of 2^32, the part the next 32 bits modulo
-    the count, so that parts of a sample are a split of the same customers. md5() is the
-    same on every server and version."""
-    share, index, count = f"${first}", f"${first + 1}", f"${first + 2}"
+def _in_sample(column: str, param: int) -> str:
+    """The sample of the customers, its share on parameter ``$param`` (NULL for all). A
+    stable choice: the first 32 bits of the id's MD5 as a fraction of 2^32, below the
+    share. md5() is the same on every server and version."""
+    share = f"${param}"
     return (
         f"({share}::float8 IS NULL OR "
-        f"('x' || substr(md5({column}), 1, 8))::bit(32)::bigint / 4294967296.0 < {share}::float8) "
-        f"AND ({count}::integer IS NULL OR "
-        f"('x' || substr(md5({column}), 9, 8))::bit(32)::bigint % {count}::integer = {index}::integer)"
+        f"('x' || substr(md5({column}), 1, 8))::bit(32)::bigint / 4294967296.0 < {share}::float8)"
     )
 
 
 _WINDOW = "($1::timestamptz IS NULL OR occurred_at >= $1) AND ($2::timestamptz IS NULL OR occurred_at < $2)"
 
 
-def _up_to(column: str, param: int) -> str:
-    return f'(${param}::text IS NULL OR {column} COLLATE "C" <= ${param})'
+def _in_range(column: str, param: int) -> str:
+    """Customers up to ``$param`` and after ``$param+1`` (byte order; NULL for no bound)."""
+    up_to, after = f"${param}", f"${param + 1}"
+    return (
+        f'({up_to}::text IS NULL OR {column} COLLATE "C" <= {up_to}) '
+        f'AND ({after}::text IS NULL OR {column} COLLATE "C" > {after})'
+    )
 
 
 # The outline is of every customer (the shard clocks are the live worker's, whatever the
 # sample); whether a customer is in the sample comes back as a column.
 _OUTLINE = f"""
 SELECT customer_id, count(*) AS events, min(occurred_at) AS first, max(occurred_at) AS last,
-       max(least(occurred_at, received_at)) AS clock, {_customer_filter("customer_id", 3)} AS in_sample
+       max(least(occurred_at, received_at)) AS clock, {_in_sample("customer_id", 3)} AS in_sample
 FROM interactions WHERE {_WINDOW}
 GROUP BY customer_id ORDER BY customer_id COLLATE "C"
 """
@@ -282,13 +306,13 @@ SELECT customer_id, CASE WHEN received_at < occurred_at THEN received_at END AS 
                          'customer', json_build_object('customer_id', customer_id),
                          'source', source, 'payload', payload)::text AS event
 FROM interactions
-WHERE {_WINDOW} AND {_up_to("customer_id", 3)} AND {_customer_filter("customer_id", 4)}
+WHERE {_WINDOW} AND {_in_range("customer_id", 3)} AND {_in_sample("customer_id", 5)}
 ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
 """
 
 _PROFILES = f"""
 SELECT customer_id, profile::text AS profile FROM customer_profiles
-WHERE {_up_to("customer_id", 1)} AND {_customer_filter("customer_id", 2)}
+WHERE {_in_range("customer_id", 1)} AND {_in_sample("customer_id", 3)}
 ORDER BY customer_id COLLATE "C"
 """
 
@@ -296,6 +320,6 @@ ORDER BY customer_id COLLATE "C"
 _DECLINES = f"""
 SELECT o.customer_id, d.product, o.at FROM outcomes o JOIN decisions d ON d.decision_id = o.trigger_id
 WHERE o.outcome = 'declined' AND d.product IS NOT NULL
-  AND {_up_to("o.customer_id", 1)} AND {_customer_filter("o.customer_id", 2)}
+  AND {_in_range("o.customer_id", 1)} AND {_in_sample("o.customer_id", 3)}
 ORDER BY o.customer_id COLLATE "C", o.at
 """

@@ -158,7 +158,7 @@ async def _a_changed_copy_from_the_command_line(hub: HubUnderTest, tmp_path: Pat
 
 async def _a_sample_split_over_processes(hub: HubUnderTest) -> None:
     """``--sample 0.5``: the customers whose id's MD5 starts below half of 2^32, whatever
-    ``--jobs`` (the parts split the sample by another part of the hash)."""
+    ``--jobs`` (the parts split the sample into ranges of customer ids)."""
     events = {r["customer_id"]: r["n"] for r in await fetch(_EVENTS_BY_CUSTOMER)}
     chosen = [c for c in events if int.from_bytes(hashlib.md5(c.encode()).digest()[:4], "big") / 2**32 < 0.5]
     reports = [

@@ -89,10 +89,15 @@ class RuleFigures:
         return sorted(chosen + rest[: SAMPLES_PER_RULE - len(chosen)], key=lambda s: s.at)
 
     def keep_sample(self, sample: Sample) -> None:
-        kept = self.published_samples if sample.outcome == "published" else self.stopped_samples
-        if len(kept) < SAMPLES_PER_RULE or sample.decision_id < kept[-1].decision_id:
+        if self.wants_sample(sample.decision_id, sample.outcome):
+            kept = self.published_samples if sample.outcome == "published" else self.stopped_samples
             insort(kept, sample, key=lambda s: s.decision_id)
             del kept[SAMPLES_PER_RULE:]
+
+    def wants_sample(self, decision_id: str, outcome: str) -> bool:
+        """Whether a decision of this id and outcome would be kept as a sample (most are not)."""
+        kept = self.published_samples if outcome == "published" else self.stopped_samples
+        return len(kept) < SAMPLES_PER_RULE or decision_id < kept[-1].decision_id
 
 
 @dataclass(slots=True)
@@ -143,7 +148,8 @@ class Tally:
             figures.published_per_day[day] += 1
             figures.by_tier[one.tier] += 1
             figures.by_channel[verdict.channel or "none"] += 1
-        figures.keep_sample(_sample(one))
+        if figures.wants_sample(one.decision_id, verdict.outcome):
+            figures.keep_sample(_sample(one))
 
     def _overlaps(self, counted: Sequence[Decided]) -> None:
         sales = sorted(
