@@ -4,8 +4,9 @@ The replay is CPU-bound Python; one process uses one core. The customers are spl
 into ranges of ids with about the same number of events each (found by the outline,
 :meth:`hub.storage.history_replay.Outline.split`), so that the server reads each part's
 rows without a filter to work out per row. Each part is replayed in a process of its
-own on a connection that reads the snapshot the parent exported, and the parts' tallies are added up. A customer's history stays
-in one process, so every figure is what one process would have counted.
+own on a connection that reads the snapshot the parent exported, and the parts'
+tallies are added up. A customer's history stays in one process, so every figure is
+what one process would have counted.
 """
 
 import asyncio

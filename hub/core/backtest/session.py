@@ -48,7 +48,7 @@ class Backtest:
 
     def add(self, history: CustomerHistory) -> Replayed:
         horizon = self._horizons.get(history.shard)
-        first = self._change.first_acted_on(history.events)
+        first = self._change.first_acted_on(history)
         if first is None:
             candidate = current = replay_customer(history, self._candidate, horizon)
         else:

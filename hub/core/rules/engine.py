@@ -27,7 +27,7 @@ from hub.core.rules.matching import (
     payload_value,
     profile_holds,
 )
-from hub.core.rules.spec import Override, RuleSpec, TriggerSpec
+from hub.core.rules.spec import Override, ProfileCondition, RuleSpec, TriggerSpec
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
@@ -231,18 +231,25 @@ def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSp
 
 def conditions_of(
     rules: Sequence[RuleSpec], rule_ids: frozenset[str], channel: str, type_: str
-) -> list[Compiled]:
+) -> list[tuple[Compiled, ProfileCondition | None]]:
     """What makes any of ``rule_ids`` act on an event of this kind: count it, be answered
-    or met by it, or (an annual rule, which looks at every event) True. An event that
-    holds none of them is, for those rules, as if it were not there."""
+    by it, or be met by it by a customer whose profile holds (the condition, or None for
+    any customer); an annual rule, which looks at every event: True. An event that holds
+    none of them is, for those rules, as if it were not there."""
     plan = rule_index(rules).plan(channel, type_)
-    found: list[Compiled] = [counts for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
+    found: list[tuple[Compiled, ProfileCondition | None]] = [
+        (counts, None) for rule_id, counts, _ in plan.counting if rule_id in rule_ids
+    ]
     for step in plan.steps:
+        when = step.rule.when
         if step.rule.id not in rule_ids:
             continue
-        if step.rule.when.annual is not None:
-            found.append(True)
-        found += [compiled for compiled in (step.answers, step.meets) if compiled is not False]
+        if when.annual is not None:
+            found.append((True, None))
+        if step.answers is not False:
+            found.append((step.answers, None))
+        if step.meets is not False:
+            found.append((step.meets, when.profile))
     return found
 
 

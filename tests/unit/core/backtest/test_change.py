@@ -130,17 +130,22 @@ def test_a_backtest_decides_what_a_full_replay_under_each_rule_set_decides(
 
 def test_the_walk_in_change_is_replayed_once_for_some_customers_and_forked_for_others() -> None:
     change = RuleChange(_with_rules(_rules(_raise_walk_in)), config())
-    firsts = [change.first_acted_on(one.events) for one in HISTORIES]
+    firsts = [change.first_acted_on(one) for one in HISTORIES]
 
     assert change.changed == {WALK_IN} and not change.everything
     assert None in firsts  # never acted on: one replay
+    # The referral is for customers without an RM: it never acts on those who have one.
+    with_rm = [
+        first for one, first in zip(HISTORIES, firsts, strict=True) if one.profile and one.profile.rm_id
+    ]
+    assert with_rm and set(with_rm) == {None}
     assert any(first is not None and first > 0 for first in firsts)  # forked after a shared part
 
 
 def test_a_changed_annual_rule_or_a_new_order_may_change_every_decision() -> None:
-    assert RuleChange(_with_rules(_rules(_greet_at_ten)), config()).first_acted_on(HISTORIES[0].events) == 0
+    assert RuleChange(_with_rules(_rules(_greet_at_ten)), config()).first_acted_on(HISTORIES[0]) == 0
     reordered = RuleChange(_with_rules(_rules(_reorder)), config())
-    assert reordered.everything and reordered.first_acted_on(HISTORIES[0].events) == 0
+    assert reordered.everything and reordered.first_acted_on(HISTORIES[0]) == 0
 
 
 def test_another_policy_may_change_every_decision() -> None:
