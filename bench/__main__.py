@@ -167,10 +167,11 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
         print(
             f"  {STATE_CUSTOMERS:,} customers: restart-to-ready {state.restart_to_ready_s:.1f} s", flush=True
         )
-    backtest = None
+    backtest = every_rule = None
     if BACKTEST_EVENTS:
-        backtest = await backtest_on_own_database(url, run, BACKTEST_EVENTS)
+        backtest, every_rule = await backtest_on_own_database(url, run, BACKTEST_EVENTS)
         print(f"  backtest ({BACKTEST_EVENTS:,} stored events): {backtest.rate:10,.0f} events/s", flush=True)
+        print(f"  backtest, every rule new  : {every_rule.rate:10,.0f} events/s", flush=True)
     return Figures(
         run=run,
         events=EVENTS,
@@ -188,6 +189,7 @@ async def measure_run(bootstrap: str, url: str, run: str) -> Figures:
         group_partitions=GROUP_PARTITIONS,
         state=state,
         backtest=backtest,
+        backtest_every_rule=every_rule,
     )
 
 

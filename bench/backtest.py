@@ -125,12 +125,30 @@ def changed_rules(folder: Path) -> Path:
     return path
 
 
-async def measure_backtest(jobs: int = os.cpu_count() or 1) -> BacktestRate:
+def every_rule_new(folder: Path) -> Path:
+    """The shipped rules, each a version later: every rule differs, so every customer is
+    replayed under both sets all through (the backtest's slowest case)."""
+    rules = yaml.safe_load(default_rules_text())
+    for rule in rules["rules"]:
+        rule["version"] += 1
+    path = folder / "every.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+CHANGES = {
+    "one": (changed_rules, "the walk-in referral's threshold raised"),
+    "every": (every_rule_new, "a new version of every rule"),
+}
+
+
+async def measure_backtest(jobs: int = os.cpu_count() or 1, change: str = "one") -> BacktestRate:
     """``hub backtest`` of a changed copy against the shipped rules over the configured database."""
     settings = load_settings().model_copy(update={"rules_file": None})
+    write, described = CHANGES[change]
     cpu = _cpu_seconds()
     with tempfile.TemporaryDirectory() as folder:
-        options = BacktestOptions(changed_rules(Path(folder)), jobs=jobs)
+        options = BacktestOptions(write(Path(folder)), jobs=jobs)
         report = await run_backtest(settings, options)
     decisions = sum(r.candidate.would_fire for r in report.rules if r.candidate is not None)
     return BacktestRate(
@@ -141,6 +159,7 @@ async def measure_backtest(jobs: int = os.cpu_count() or 1) -> BacktestRate:
         peak_rss_bytes=max(_peak_rss(resource.RUSAGE_SELF), _peak_rss(resource.RUSAGE_CHILDREN)),
         decisions=decisions,
         jobs=jobs,
+        change=described,
     )
 
 
@@ -154,8 +173,11 @@ def _peak_rss(who: int) -> int:
     return resource.getrusage(who).ru_maxrss * 1024  # kilobytes on Linux
 
 
-async def backtest_on_own_database(server: str, run: str, events: int = EVENTS) -> BacktestRate:
-    """Seed a database of the run's own with ``events``, measure, drop it."""
+async def backtest_on_own_database(
+    server: str, run: str, events: int = EVENTS
+) -> tuple[BacktestRate, BacktestRate]:
+    """Seed a database of the run's own with ``events``, measure the backtest of one
+    changed rule, then of every rule changed, and drop the database."""
     name = f"{isolation.database_name(run)}_backtest"
     url = await isolation.create_database(server, name)
     previous = os.environ.get("HUB_DATABASE_URL")
@@ -167,18 +189,21 @@ async def backtest_on_own_database(server: str, run: str, events: int = EVENTS) 
         print(
             f"  backtest history seeded  : {events:,} events in {time.monotonic() - began:.0f} s", flush=True
         )
-        return measured_in_a_process_of_its_own()
+        return measured_in_a_process_of_its_own("one"), measured_in_a_process_of_its_own("every")
     finally:
         if previous is not None:
             os.environ["HUB_DATABASE_URL"] = previous
         await isolation.drop_database(server, name)
 
 
-def measured_in_a_process_of_its_own() -> BacktestRate:
+def measured_in_a_process_of_its_own(change: str) -> BacktestRate:
     """:func:`measure_backtest` in a fresh process: its CPU and resident memory are then the
     backtest's alone, not the seeding's (the generator holds the whole traffic in memory)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.backtest", "--measure"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "bench.backtest", "--measure", change],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise HubError(f"the backtest measurement failed: {done.stderr.strip()[-2000:]}")
@@ -192,14 +217,14 @@ def main() -> None:
 
     run = f"bench-{uuid.uuid4().hex[:6]}"
     try:
-        rate = asyncio.run(backtest_on_own_database(load_settings().require_database_url(), run))
+        rate, every_rule = asyncio.run(backtest_on_own_database(load_settings().require_database_url(), run))
     except HubError as exc:
         sys.exit(f"bench: {exc}")
     verdict = backtest_verdict(rate)
     text = (
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — backtest only (`python -m bench.backtest`), "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL 18\n\n"
-        f"Run `{run}`.\n\n{backtest_line(rate)}\n\nTarget:\n\n"
+        f"Run `{run}`.\n\n{backtest_line(rate)}\n{backtest_line(every_rule)}\n\nTarget:\n\n"
         f"- {verdict.word}: {verdict.target} (measured: {verdict.measured})\n"
     )
     print(text)
@@ -207,7 +232,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--measure" in sys.argv[1:]:  # the measurement's own process (the database is configured)
-        print(json.dumps(dataclasses.asdict(asyncio.run(measure_backtest()))), flush=True)
+    if sys.argv[1:2] == ["--measure"]:  # the measurement's own process (the database is configured)
+        change = sys.argv[2] if len(sys.argv) > 2 else "one"
+        print(json.dumps(dataclasses.asdict(asyncio.run(measure_backtest(change=change)))), flush=True)
     else:
         main()

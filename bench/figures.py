@@ -70,6 +70,8 @@ class BacktestRate:
     decisions: int
     """Decisions of the candidate rules."""
     jobs: int
+    change: str = "the walk-in referral's threshold raised"
+    """What the candidate changes in the shipped rules."""
 
     @property
     def rate(self) -> float:
@@ -97,4 +99,6 @@ class Figures:
     state: State | None
     """None when skipped (BENCH_STATE_CUSTOMERS=0)."""
     backtest: BacktestRate | None = None
+    backtest_every_rule: BacktestRate | None = None
+    """The same history with a new version of every rule: every customer replayed twice."""
     """None when skipped (BENCH_BACKTEST_EVENTS=0)."""

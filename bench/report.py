@@ -68,8 +68,8 @@ def backtest_line(rate: BacktestRate | None) -> str:
         return "- Backtest over a stored history: skipped (set BENCH_BACKTEST_EVENTS, e.g. 1000000)."
     per_event = rate.cpu_seconds * 1e6 / max(rate.events, 1)
     return (
-        f"- Backtest (`hub backtest --jobs {rate.jobs}` of a changed copy of the shipped rules against them, "
-        f"each rule set replayed with its own state) over a stored history of {rate.events:,} events of "
+        f"- Backtest (`hub backtest --jobs {rate.jobs}`: the shipped rules with {rate.change}, against the "
+        f"shipped rules, each set with its own state) over a stored history of {rate.events:,} events of "
         f"{rate.customers:,} customers: {rate.rate:,.0f} events/s ({rate.seconds:.1f} s; CPU of its "
         f"processes {per_event:.0f} µs/event, PostgreSQL's not included; largest RSS of its processes "
         f"{rate.peak_rss_bytes / 2**20:,.0f} MB; {rate.decisions:,} decisions of the candidate rules)."
@@ -128,6 +128,7 @@ def render(f: Figures, doc: Path) -> str:
             latency_line(f),
             state_line(f.state),
             backtest_line(f.backtest),
+            *([backtest_line(f.backtest_every_rule)] if f.backtest_every_rule is not None else []),
             *profile_lines(f.profile, f.profiler_us, doc),
             "",
             "Targets:",
