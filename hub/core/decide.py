@@ -76,16 +76,16 @@ def decide(event: Interaction, subject: Subject, config: DecisionConfig) -> Deci
     ctx = _context(subject, config)
     count_event(event, subject.state, config.rules, config.rates)
     evaluation = evaluate_event(event, subject.state, config.rules, ctx)
-    decision = _judged(evaluation.drafts, subject, ctx, config)
-    decision.schedules, decision.cancellations = evaluation.schedules, evaluation.cancellations
-    return decision
+    return Decision(
+        _judged(evaluation.drafts, subject, ctx, config), evaluation.schedules, evaluation.cancellations
+    )
 
 
 def decide_due(check: ScheduledCheck, subject: Subject, config: DecisionConfig) -> Decision:
     """Decide a check that came due without being answered."""
     ctx = _context(subject, config)
     draft = evaluate_due(check, config.rules, ctx)
-    return _judged([draft] if draft is not None else [], subject, ctx, config)
+    return Decision(_judged([draft] if draft is not None else [], subject, ctx, config))
 
 
 def trigger_id(rule_id: str, rule_version: int, customer_id: str, evidence: tuple[str, ...]) -> str:
@@ -127,11 +127,13 @@ def _context(subject: Subject, config: DecisionConfig) -> Context:
     return context
 
 
-def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: DecisionConfig) -> Decision:
+def _judged(
+    drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: DecisionConfig
+) -> list[Decided]:
     if not drafts:  # most events propose nothing
-        return Decision()
+        return []
     customer = Customer(subject.customer_id, subject.profile, subject.state, subject.declined, ctx.time_zone)
-    decision = Decision()
+    decided = []
     for verdict in judge(drafts, customer, config.policy):
         draft = verdict.draft
         decision_id = trigger_id(draft.rule.id, draft.rule.version, subject.customer_id, draft.evidence)
@@ -148,8 +150,8 @@ def _judged(drafts: list[TriggerDraft], subject: Subject, ctx: Context, config: 
                     cap_key=draft.cap_key,
                 )
             )
-        decision.decided.append(Decided(decision_id, subject.customer_id, ctx.tier, verdict, trigger))
-    return decision
+        decided.append(Decided(decision_id, subject.customer_id, ctx.tier, verdict, trigger))
+    return decided
 
 
 def _trigger(
