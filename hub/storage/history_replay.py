@@ -132,16 +132,18 @@ class ReplayReader:
         shard = 0
         events: list[ReceivedEvent] = []
         order = _BY_EVENT_TIME if self._selection.by_event_time else _AS_RECORDED
-        async for row in self._rows(_EVENTS.format(order=order), since, until, last, after):
-            if row["customer_id"] != customer_id:
-                if customer_id is not None:
-                    yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
-                customer_id, events = row["customer_id"], []
-                shard = shard_of(customer_id)
-            event = INTERACTION_ADAPTER.validate_json(row["event"])
-            early = row["received_early"]
-            received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
-            events.append(ReceivedEvent(event, received, "", 0, 0, shard))
+        # Row by row in a plain loop over each fetch: a step of an async generator per row,
+        # and columns by name, cost about a tenth of the reading.
+        async for rows in self._fetches(_EVENTS.format(order=order), since, until, last, after):
+            for row_customer, early, raw in rows:
+                if row_customer != customer_id:
+                    if customer_id is not None:
+                        yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+                    customer_id, events = row_customer, []
+                    shard = shard_of(row_customer)
+                event = INTERACTION_ADAPTER.validate_json(raw)
+                received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
+                events.append(ReceivedEvent(event, received, "", 0, 0, shard))
         if customer_id is not None:
             yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
 
@@ -159,12 +161,17 @@ class ReplayReader:
 
     async def _rows(self, query: str, *args: Any) -> AsyncIterator[asyncpg.Record]:
         """Rows of ``query``, with the sample's share as the parameter after ``args``."""
+        async for rows in self._fetches(query, *args):
+            for row in rows:
+                yield row
+
+    async def _fetches(self, query: str, *args: Any) -> AsyncIterator[list[asyncpg.Record]]:
+        """The rows of :meth:`_rows`, as fetched from the server's cursor."""
         with converted("reading the contact history"):
             cursor = await self._connection.cursor(query, *args, self._selection.sample)
             while True:
                 rows = await cursor.fetch(FETCH_ROWS)
-                for row in rows:
-                    yield row
+                yield rows
                 if len(rows) < FETCH_ROWS:
                     return
 
