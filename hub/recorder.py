@@ -7,6 +7,13 @@ decisions, the triggers to publish (the outbox) and the changed states. Then pub
 and mark the triggers published. A crash at any point replays the batch: stored events
 are then duplicates that decide nothing again, and whatever an earlier owner of the
 partition recorded but did not publish is published now.
+
+An event someone did for a company (``on_behalf_of``) arrives twice, once on each
+customer's partition (see :mod:`hub.ingest`): the one who acted's copy and the company's
+(``party``). Each is recorded in its customer's history (the event row once, whichever
+copy comes first, and a row per customer in ``interaction_parties``) and decided on that
+customer's own state, by the worker that owns it; neither worker touches the other's
+state. Each copy is new or a duplicate by itself, so replays decide nothing twice.
 """
 
 import asyncio
@@ -108,7 +115,7 @@ class HistoryRecorder:
         received = await self._parse(records)
         batch = _Batch()
         for item in received:
-            batch.shard_of[item.event.customer.customer_id or ""] = item.shard
+            batch.shard_of[item.subject_id] = item.shard
         config = DecisionConfig(
             self._rules(),
             self._settings.tiers,
@@ -216,7 +223,7 @@ class HistoryRecorder:
             try:
                 event = record.event or INTERACTION_ADAPTER.validate_json(record.value)
                 customer_id = record.customer_id or event.customer.customer_id
-                if customer_id is None or "\x00" in customer_id:
+                if customer_id is None or "\x00" in customer_id or "\x00" in (record.party or ""):
                     raise ValueError("no customer")
             except (ValidationError, ValueError):
                 # Ingest validated it with the same models and named its customer: only a
@@ -240,7 +247,13 @@ class HistoryRecorder:
                 event = event.model_copy(update={"customer": resolved})
             received.append(
                 ReceivedEvent(
-                    event, record.received_at, record.topic, record.partition, record.offset, record.shard
+                    event,
+                    record.received_at,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.shard,
+                    party=record.party,
                 )
             )
         await asyncio.gather(*rejected)

@@ -21,8 +21,8 @@ OUTPUT_DIR = Path(__file__).parent / "json"
 ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
 
 SHAPES: dict[str, TypeAdapter[Any]] = {
-    "interaction.v1": INTERACTION_ADAPTER,
-    "customer_profile.v2": TypeAdapter(CustomerProfile),  # accepts version 1 too
+    "interaction.v2": INTERACTION_ADAPTER,  # accepts version 1 too
+    "customer_profile.v3": TypeAdapter(CustomerProfile),  # accepts versions 1 and 2 too
     "trigger.v1": TypeAdapter(Trigger),
     "trigger_outcome.v1": TypeAdapter(TriggerOutcome),
     "rejected_record.v1": TypeAdapter(RejectedRecord),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates
 from hub.core.policy import Customer, Verdict, judge
+from hub.core.records import Side
 from hub.core.rules.engine import Context, count_event, evaluate_due, evaluate_event
 from hub.core.rules.spec import RuleSpec
 from hub.core.state import CustomerState, Sent
@@ -71,11 +72,12 @@ class Subject:
     declined: Mapping[str, datetime] = field(default_factory=dict)
 
 
-def decide(event: Interaction, subject: Subject, config: DecisionConfig) -> Decision:
-    """Evaluate the rules for a new ``event`` against the state *before* it is applied."""
+def decide(event: Interaction, subject: Subject, config: DecisionConfig, side: Side = "own") -> Decision:
+    """Evaluate the rules for a new ``event`` against the state *before* it is applied;
+    ``side``: how the event concerns the subject (a company's copy is ``represented``)."""
     ctx = _context(subject, config)
-    count_event(event, subject.state, config.rules, config.rates)
-    evaluation = evaluate_event(event, subject.state, config.rules, ctx)
+    count_event(event, subject.state, config.rules, config.rates, side)
+    evaluation = evaluate_event(event, subject.state, config.rules, ctx, side)
     decision = _judged(evaluation.drafts, subject, ctx, config)
     decision.schedules, decision.cancellations = evaluation.schedules, evaluation.cancellations
     return decision

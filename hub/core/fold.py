@@ -161,7 +161,8 @@ def decide_batch(
     it, before the events after that moment, whether it was stored before (``due``: the
     stored pending checks due by the batch's watermarks) or scheduled by this very batch,
     so that where batch boundaries fall changes nothing. A follow-up cancels the checks it
-    answers that are not due yet."""
+    answers that are not due yet. ``new_ids``: the :attr:`ReceivedEvent.record_key` of each
+    copy stored for the first time (for a customer's own events, the event id)."""
     out = BatchDecisions()
     pending = _Pending(due)
     scheduled: set[str] = set()
@@ -221,19 +222,20 @@ def _decide_one(
     config: DecisionConfig,
     out: BatchDecisions,
 ) -> Decision | None:
-    """Decide a new event and fold it into its customer's state; a duplicate is only folded."""
+    """Decide a new event and fold it into its subject's state; a duplicate is only folded.
+    The subject is the event's customer, or on a company's copy the company
+    (:attr:`ReceivedEvent.party`): each copy is new or a duplicate on its own."""
     event = item.event
-    customer_id = event.customer.customer_id
-    assert customer_id is not None
+    customer_id, side, key = item.subject_id, item.side, item.record_key
     state = subjects.state_of(customer_id)
-    if event.event_id not in new_ids or event.event_id in decided_ids:
+    if key not in new_ids or key in decided_ids:
         out.duplicates[event.channel] += 1
-        count_event(event, state, config.rules, config.rates)
+        count_event(event, state, config.rules, config.rates, side)
         state.apply(event)
         return None
-    decided_ids.add(event.event_id)
+    decided_ids.add(key)
     out.recorded[event.channel] += 1
-    decision = decide(event, subjects.of(customer_id), config)
+    decision = decide(event, subjects.of(customer_id), config, side)
     out.collect(decision, event.event_id, item.shard, subjects)
     out.cancellations += decision.cancellations
     if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":

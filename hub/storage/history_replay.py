@@ -115,7 +115,7 @@ class ReplayReader:
             event = INTERACTION_ADAPTER.validate_json(row["event"])
             early = row["received_early"]
             received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
-            events.append(ReceivedEvent(event, received, "", 0, 0, shard))
+            events.append(ReceivedEvent(event, received, "", 0, 0, shard, party=row["party"]))
         if customer_id is not None:
             yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
 
@@ -257,12 +257,28 @@ def _up_to(column: str, param: int) -> str:
     return f'(${param}::text IS NULL OR {column} COLLATE "C" <= ${param})'
 
 
+# Each customer's copies of the stored events: their own, and the company's copy of each
+# event someone did for it (interaction v2 on_behalf_of), as the worker decided them, with
+# the company as the copy's customer and party, and when the company's batch recorded it.
+_COPIES = """(
+    SELECT customer_id, NULL::text AS party, customer_id AS actor, event_id, channel, type,
+           occurred_at, received_at, source, payload, on_behalf_of, kafka_topic,
+           kafka_partition, kafka_offset, recorded_at
+    FROM interactions
+    UNION ALL
+    SELECT p.customer_id, p.customer_id, i.customer_id, i.event_id, i.channel, i.type,
+           i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of, i.kafka_topic,
+           i.kafka_partition, i.kafka_offset, p.recorded_at
+    FROM interaction_parties p JOIN interactions i USING (event_id)
+    WHERE p.role = 'represented'
+) AS copies"""
+
 # The outline is of every customer (the shard clocks are the live worker's, whatever the
 # sample); whether a customer is in the sample comes back as a column.
 _OUTLINE = f"""
 SELECT customer_id, count(*) AS events, min(occurred_at) AS first, max(occurred_at) AS last,
        max(least(occurred_at, received_at)) AS clock, {_customer_filter("customer_id", 3)} AS in_sample
-FROM interactions WHERE {_WINDOW}
+FROM {_COPIES} WHERE {_WINDOW}
 GROUP BY customer_id ORDER BY customer_id COLLATE "C"
 """
 
@@ -276,12 +292,13 @@ _BY_EVENT_TIME = "occurred_at"
 # event's own time and its receipt: nearly every event is received after its own time,
 # which then stands for the receipt (the same clock, and no time zone to convert).
 _EVENTS = f"""
-SELECT customer_id, CASE WHEN received_at < occurred_at THEN received_at END AS received_early,
-       json_build_object('event_id', event_id, 'schema_version', 1, 'channel', channel, 'type', type,
-                         'occurred_at', occurred_at,
-                         'customer', json_build_object('customer_id', customer_id),
-                         'source', source, 'payload', payload)::text AS event
-FROM interactions
+SELECT customer_id, party, CASE WHEN received_at < occurred_at THEN received_at END AS received_early,
+       json_build_object('event_id', event_id,
+                         'schema_version', CASE WHEN on_behalf_of IS NULL THEN 1 ELSE 2 END,
+                         'channel', channel, 'type', type, 'occurred_at', occurred_at,
+                         'customer', json_build_object('customer_id', actor),
+                         'source', source, 'payload', payload, 'on_behalf_of', on_behalf_of)::text AS event
+FROM {_COPIES}
 WHERE {_WINDOW} AND {_up_to("customer_id", 3)} AND {_customer_filter("customer_id", 4)}
 ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
 """

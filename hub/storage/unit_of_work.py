@@ -16,7 +16,7 @@ from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
 from hub.core.pii import Hasher, protected_identifiers
-from hub.core.records import OutboxEntry, ReceivedEvent
+from hub.core.records import OutboxEntry, ReceivedEvent, party_key
 from hub.core.state import Sent
 from hub.storage.errors import converted
 from schemas.trigger import RuleRef, Trigger
@@ -27,10 +27,14 @@ class UnitOfWork:
         self._connection = connection
 
     async def add_interactions(self, received: Sequence[ReceivedEvent], hasher: Hasher) -> set[str]:
-        """Store the events not stored before; return the ids of those that were new."""
+        """Store the events not stored before; return the record keys
+        (:attr:`ReceivedEvent.record_key`) of the copies that were new.
+
+        An event done for a company is stored once, by whichever of its two copies comes
+        first; each copy is new when its customer's row in ``interaction_parties`` is."""
         if not received:
             return set()
-        columns: list[list[Any]] = [[] for _ in range(12)]
+        columns: list[list[Any]] = [[] for _ in range(13)]
         for item in received:
             event = item.event
             values = (
@@ -46,6 +50,7 @@ class UnitOfWork:
                 item.topic,
                 item.partition,
                 item.offset,
+                event.on_behalf_of,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -54,8 +59,23 @@ class UnitOfWork:
             converted("storing interactions"),
         ):
             rows = await self._connection.fetch(_INSERT_INTERACTIONS, *columns)
+            new = {row["event_id"] for row in rows}
+            parties = [item for item in received if item.side != "own"]
+            if parties:
+                new -= {item.event.event_id for item in parties}
+                new |= await self._add_parties(parties)
         metrics.labelled(metrics.DB_BATCH_SIZE, "interactions").observe(len(received))
-        return {row["event_id"] for row in rows}
+        return new
+
+    async def _add_parties(self, parties: Sequence[ReceivedEvent]) -> set[str]:
+        rows = await self._connection.fetch(
+            _INSERT_PARTIES,
+            [item.event.event_id for item in parties],
+            [item.subject_id for item in parties],
+            [item.side for item in parties],
+            [item.event.occurred_at for item in parties],
+        )
+        return {party_key(row["event_id"], row["party"]) for row in rows}
 
     async def unpublished_triggers(self, shards: Sequence[int]) -> list[OutboxEntry]:
         """Triggers an earlier owner of these shards recorded but did not get to publish."""
@@ -234,12 +254,21 @@ class UnitOfWork:
 
 _INSERT_INTERACTIONS = """
 INSERT INTO interactions (event_id, customer_id, channel, type, occurred_at, received_at,
-                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset)
+                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset,
+                          on_behalf_of)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
                      $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[],
-                     $11::integer[], $12::bigint[])
+                     $11::integer[], $12::bigint[], $13::text[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
+"""
+
+# The company's copy returns its company as the party; the acting one's copy returns none.
+_INSERT_PARTIES = """
+INSERT INTO interaction_parties (event_id, customer_id, role, occurred_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+ON CONFLICT (event_id, customer_id) DO NOTHING
+RETURNING event_id, CASE WHEN role = 'represented' THEN customer_id END AS party
 """
 
 _SELECT_UNPUBLISHED = """

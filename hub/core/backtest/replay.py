@@ -114,7 +114,7 @@ class CustomerReplay:
         subjects = _subjects(history, self._state, declined)
         mark = watermarks(run).get(history.shard)
         due = _due(pending, mark, history.shard)
-        out = decide_batch(run, {item.event.event_id for item in run}, due, subjects, self._config)
+        out = decide_batch(run, {item.record_key for item in run}, due, subjects, self._config)
         # In the recorder's order: the run's follow-ups cancel checks stored before it,
         # then its own schedules are stored, then what it fired or answered is settled.
         for cancellation in out.cancellations:

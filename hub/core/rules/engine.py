@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates, UnknownCurrency, convert
+from hub.core.records import SIDES, Side
 from hub.core.rules.matching import (
     Compiled,
     Matcher,
@@ -101,27 +102,28 @@ class RuleIndex:
 
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         self.rules = tuple(rules)
-        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._plans: dict[tuple[str, str, Side], _Plan] = {}
         self._by_id: dict[str, RuleSpec] = {}
         for rule in self.rules:
             if rule.enabled:
                 self._by_id.setdefault(rule.id, rule)
 
-    def plan(self, channel: str, type_: str) -> _Plan:
-        plan = self._plans.get((channel, type_))
+    def plan(self, channel: str, type_: str, side: Side = "own") -> _Plan:
+        """The rules that look at events of this kind seen from ``side`` (a rule's ``sides``)."""
+        plan = self._plans.get((channel, type_, side))
         if plan is None:
-            plan = self._plans[channel, type_] = self._compile(channel, type_)
+            plan = self._plans[channel, type_, side] = self._compile(channel, type_, side)
         return plan
 
     def enabled(self, rule_id: str) -> RuleSpec | None:
         """The first enabled rule of this id."""
         return self._by_id.get(rule_id)
 
-    def _compile(self, channel: str, type_: str) -> _Plan:
+    def _compile(self, channel: str, type_: str, side: Side) -> _Plan:
         counting: list[tuple[str, Matcher | Literal[True], timedelta]] = []
         steps: list[_Step] = []
         for rule in self.rules:
-            if not rule.enabled:
+            if not rule.enabled or side not in rule.when.sides:
                 continue
             when = rule.when
             if when.count is not None and when.event is not None:
@@ -172,14 +174,15 @@ def _holds(compiled: Compiled, event: Interaction, rates: Rates) -> bool:
 
 
 def evaluate_event(
-    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context
+    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context, side: Side = "own"
 ) -> Evaluation:
-    """What ``event`` (new to the hub) makes the rules propose, given the state before it."""
+    """What ``event`` (new to the hub) makes the rules propose, given the state before it,
+    for the customer of ``ctx``, whom the event concerns as ``side``."""
     out = Evaluation()
     rates = ctx.rates
     facts: _Facts | None = None
     evidence: tuple[str, ...]
-    for step in rule_index(rules).plan(event.channel, event.type).steps:
+    for step in rule_index(rules).plan(event.channel, event.type, side).steps:
         rule = step.rule
         when = rule.when
         if when.annual is not None:
@@ -218,13 +221,15 @@ def evaluate_event(
     return out
 
 
-def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates) -> None:
-    """Count ``event`` for every rule that counts events like it; once per event id.
+def count_event(
+    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates, side: Side = "own"
+) -> None:
+    """Count ``event`` for every rule that counts events like it from ``side``; once per event id.
 
     Run for every event, replays included, before :func:`evaluate_event`: a state lost
     with a crashed batch gets its counts back when the batch is replayed.
     """
-    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type).counting:
+    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type, side).counting:
         if counts is True or counts(event, rates):
             state.mark(rule_id, event.event_id, event.occurred_at, within)
 
@@ -233,16 +238,18 @@ def conditions_of(
     rules: Sequence[RuleSpec], rule_ids: frozenset[str], channel: str, type_: str
 ) -> list[Compiled]:
     """What makes any of ``rule_ids`` act on an event of this kind: count it, be answered
-    or met by it, or (an annual rule, which looks at every event) True. An event that
-    holds none of them is, for those rules, as if it were not there."""
-    plan = rule_index(rules).plan(channel, type_)
-    found: list[Compiled] = [counts for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
-    for step in plan.steps:
-        if step.rule.id not in rule_ids:
-            continue
-        if step.rule.when.annual is not None:
-            found.append(True)
-        found += [compiled for compiled in (step.answers, step.meets) if compiled is not False]
+    or met by it, or (an annual rule, which looks at every event) True, from any side. An
+    event that holds none of them is, for those rules, as if it were not there."""
+    found: list[Compiled] = []
+    for side in SIDES:
+        plan = rule_index(rules).plan(channel, type_, side)
+        found += [counts for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
+        for step in plan.steps:
+            if step.rule.id not in rule_ids:
+                continue
+            if step.rule.when.annual is not None:
+                found.append(True)
+            found += [compiled for compiled in (step.answers, step.meets) if compiled is not False]
     return found
 
 

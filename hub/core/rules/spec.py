@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from hub.core.records import Side
 from schemas.trigger import ContactChannel, Tier, TriggerKind
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m|s)\s*$")
@@ -117,7 +118,14 @@ class AnnualCondition(_Spec):
     local_time: time = time(9, 0)
 
 
+PERSONAL_SIDES: tuple[Side, ...] = ("own", "acting")
+
+
 class When(_Spec):
+    sides: list[Side] = Field(default_factory=lambda: list(PERSONAL_SIDES), min_length=1)
+    """Which copies of an event the rule looks at: the customer's ``own`` events, those
+    they did ``acting`` for a company, and a company's copy of an event someone did for
+    it (``represented``). By default a customer's events, as before there were companies."""
     event: EventMatch | None = None
     count: CountCondition | None = None
     profile: ProfileCondition | None = None
