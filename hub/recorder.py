@@ -32,7 +32,9 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.decide import DecisionConfig
+from hub.core.drafts import ScheduledCheck
 from hub.core.fold import BatchDecisions, Subjects, decide_batch, watermarks
+from hub.core.groups import GroupPitches, pitch_week, top_group
 from hub.core.money import Rates
 from hub.core.records import AcceptedRecord, OutboxEntry, ReceivedEvent
 from hub.core.rules.spec import RuleSpec
@@ -159,10 +161,16 @@ class HistoryRecorder:
         for check, shard in due:
             batch.shard_of[check.customer_id] = shard
         await self._recall(work, events, batch)
+        pitches = await self._group_pitches(work, [e.event.occurred_at for e in events], due, batch)
         subjects = Subjects(
-            partial(self._state, batch), partial(self._profile_of, batch), batch.declined, self._topic_for
+            partial(self._state, batch),
+            partial(self._profile_of, batch),
+            batch.declined,
+            self._topic_for,
+            pitches,
         )
         decisions = decide_batch(events, new_ids, due, subjects, config)
+        await work.claim_pitches(pitches.claimed)
         # Cancelled first: the batch's follow-ups answer only checks stored before it (the
         # fold settled its own); then its schedules, then what it fired or answered.
         await work.cancel(decisions.cancellations)
@@ -178,6 +186,28 @@ class HistoryRecorder:
         ]
         await work.save_states(saved)
         return decisions, leftovers, saved
+
+    async def _group_pitches(
+        self,
+        work: UnitOfWork,
+        times: Sequence[datetime],
+        due: Sequence[tuple[ScheduledCheck, int]],
+        batch: _Batch,
+    ) -> GroupPitches:
+        """The group-level cap's claims of the groups the batch's companies belong to."""
+
+        def group_of(customer_id: str) -> str | None:
+            profile = self._profile_of(batch, customer_id)
+            return profile.group_id if profile is not None else None
+
+        groups = {top_group(customer_id, group_of) for customer_id in batch.shard_of}
+        groups.discard(None)
+        if not groups:
+            return GroupPitches()
+        earliest = min([*times, *(check.due_at for check, _ in due)], default=self._clock())
+        named = sorted(g for g in groups if g is not None)
+        stored = await work.group_pitches(named, pitch_week(earliest))
+        return GroupPitches(stored)
 
     async def _recall(self, work: UnitOfWork, events: Sequence[ReceivedEvent], batch: _Batch) -> None:
         """Load the states; a customer with none stored gets what counted against the policy

@@ -23,7 +23,7 @@ ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
 SHAPES: dict[str, TypeAdapter[Any]] = {
     "interaction.v2": INTERACTION_ADAPTER,  # accepts version 1 too
     "customer_profile.v3": TypeAdapter(CustomerProfile),  # accepts versions 1 and 2 too
-    "trigger.v1": TypeAdapter(Trigger),
+    "trigger.v2": TypeAdapter(Trigger),  # version 1 triggers validate too
     "trigger_outcome.v1": TypeAdapter(TriggerOutcome),
     "rejected_record.v1": TypeAdapter(RejectedRecord),
 }

@@ -88,7 +88,7 @@ def company(**overrides: Any) -> dict[str, Any]:
         "group_id": None,
         "rm_team": {"lead_rm_id": "RM-LEAD", "members": ["RM-2"]},
         "deposits": {"amount": "20000000.00", "currency": "CNY"},
-        "loans": {"amount": "50000000.00", "currency": "CNY"},
+        "loans": {"amount": "80000000.00", "currency": "CNY"},
         "fx_volume": {"amount": "3000000.00", "currency": "USD"},
         "settlement_volume": {"amount": "80000000.00", "currency": "CNY"},
         **overrides.pop("corporate", {}),

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
 from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.groups import GroupPitches, top_group
 from hub.core.records import OutboxEntry, ReceivedEvent
 from hub.core.rules.engine import count_event
 from hub.core.state import CustomerState
@@ -45,6 +46,8 @@ class Subjects:
     declined: Mapping[str, Mapping[str, datetime]]
     topic_for: Callable[[Trigger], str]
     """The topic a trigger is published on."""
+    pitches: GroupPitches | None = None
+    """The group-level cap's claims of the batch's groups (None: no group is known)."""
     _known: dict[str, Subject] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def of(self, customer_id: str) -> Subject:
@@ -53,8 +56,25 @@ class Subjects:
         subject = self._known.get(customer_id)
         if subject is None or subject.state is not state or subject.profile is not profile:
             declined = dict(self.declined.get(customer_id, {}))
-            subject = self._known[customer_id] = Subject(customer_id, state, profile, declined)
+            group_id, group = self._group(profile)
+            subject = self._known[customer_id] = Subject(
+                customer_id, state, profile, declined, group_id, group, self.pitches
+            )
         return subject
+
+    def _group(self, profile: CustomerProfile | None) -> tuple[str | None, CustomerProfile | None]:
+        """The top group of a company, and its profile, as far as the profiles tell."""
+        if profile is None or profile.group_id is None:
+            return None, None
+
+        def group_of(customer_id: str) -> str | None:
+            if customer_id == profile.customer_id:
+                return profile.group_id
+            found = self.profile_of(customer_id)
+            return found.group_id if found is not None else None
+
+        top = top_group(profile.customer_id, group_of)
+        return top, self.profile_of(top) if top is not None else None
 
 
 @dataclass(slots=True)

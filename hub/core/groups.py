@@ -5,9 +5,15 @@ holding group), so a company's groups are the chain of ``corporate.group_id`` fr
 profile upwards. A profile whose ``group_id`` would close a loop is refused by the
 profile agent (:func:`cycle_through`); the readers still stop after
 :data:`MAX_GROUP_DEPTH` hops and at a repeat, since profiles can arrive in any order.
+
+The group-level cap (:class:`GroupPitches`) is the one policy that needs other
+customers' decisions: members of one group live on different partitions, so their
+claims meet in PostgreSQL, loaded with the batch and written in its transaction.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 MAX_GROUP_DEPTH = 16
 
@@ -49,3 +55,41 @@ def cycle_through(customer_id: str, group_id: str | None, group_of: GroupOf) -> 
                 return None  # a loop above, not through this customer: the readers stop at it
             chain.append(current)
     return None
+
+
+PitchKey = tuple[str, str, date]
+"""(group id, product, week): what the group-level cap allows once."""
+
+
+def pitch_week(at: datetime) -> date:
+    """The Monday (UTC) of the calendar week ``at`` falls in."""
+    day = at.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(slots=True)
+class GroupPitches:
+    """The group-level cap's claims: which trigger pitched a product to a group in a week.
+
+    ``stored``: the claims of the batch's groups as PostgreSQL held them before the batch
+    (any member's, any worker's); the batch adds its own (``claimed``), which its
+    transaction writes. A claim is a trigger id, so a replayed batch finds its own
+    claims and publishes as the first run did. Two workers claiming the same key at once
+    are told apart by the table's key: the later transaction fails and is decided again
+    with the earlier one's claim loaded."""
+
+    stored: dict[PitchKey, str] = field(default_factory=dict)
+    claimed: list[tuple[PitchKey, str, str]] = field(default_factory=list)
+    """(key, trigger id, customer id) claimed by the batch."""
+
+    def holder(self, key: PitchKey, trigger_id: str) -> str | None:
+        """The other trigger that pitched ``key`` already, or None (then claimed for ``trigger_id``)."""
+        held = self.stored.get(key)
+        if held is not None and held != trigger_id:
+            return held
+        return None
+
+    def claim(self, key: PitchKey, trigger_id: str, customer_id: str) -> None:
+        if key not in self.stored:
+            self.stored[key] = trigger_id
+            self.claimed.append((key, trigger_id, customer_id))

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from hub.core.backtest.replay import CustomerHistory, Decline
+from hub.core.groups import PitchKey
 from hub.core.records import ReceivedEvent
 from hub.storage.errors import converted
 from hub.storage.history import HistoryStore
@@ -100,6 +101,7 @@ class ReplayReader:
         """Each selected customer's history, in customer order (call :meth:`outline` first
         when only the first N customers are wanted)."""
         since, until, last = self._selection.since, self._selection.until, self._last_customer
+        groups, pitches = await self._groups()
         profiles = _Lookahead(self._rows(_PROFILES, last))
         declines = _Lookahead(self._rows(_DECLINES, last))
         customer_id: str | None = None
@@ -109,7 +111,8 @@ class ReplayReader:
         async for row in self._rows(_EVENTS.format(order=order), since, until, last):
             if row["customer_id"] != customer_id:
                 if customer_id is not None:
-                    yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+                    history = await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+                    yield replace(history, groups=groups, pitches=pitches)
                 customer_id, events = row["customer_id"], []
                 shard = shard_of(customer_id)
             event = INTERACTION_ADAPTER.validate_json(row["event"])
@@ -117,7 +120,19 @@ class ReplayReader:
             received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
             events.append(ReceivedEvent(event, received, "", 0, 0, shard, party=row["party"]))
         if customer_id is not None:
-            yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+            history = await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+            yield replace(history, groups=groups, pitches=pitches)
+
+    async def _groups(self) -> tuple[dict[str, CustomerProfile], dict[PitchKey, str]]:
+        """Every group's profile and the group-level cap's claims: read whole, as the
+        companies of a group are read one by one (both are few)."""
+        with converted("reading the groups"):
+            groups = await self._connection.fetch(_GROUPS)
+            pitches = await self._connection.fetch(_PITCHES)
+        return (
+            {r["customer_id"]: CustomerProfile.model_validate_json(r["profile"]) for r in groups},
+            {(r["group_id"], r["product"], r["week"]): r["trigger_id"] for r in pitches},
+        )
 
     def selection_read(self) -> Selection:
         """The selection, with the first N customers (if asked) as the outline found them:
@@ -302,6 +317,13 @@ FROM {_COPIES}
 WHERE {_WINDOW} AND {_up_to("customer_id", 3)} AND {_customer_filter("customer_id", 4)}
 ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
 """
+
+_GROUPS = """
+SELECT customer_id, profile::text AS profile FROM customer_profiles
+WHERE customer_id IN (SELECT group_id FROM customer_profiles WHERE group_id IS NOT NULL)
+"""
+
+_PITCHES = "SELECT group_id, product, week, trigger_id FROM group_pitches"
 
 _PROFILES = f"""
 SELECT customer_id, profile::text AS profile FROM customer_profiles

@@ -7,7 +7,7 @@ which is how the recorder tells a first delivery from a replay.
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -15,9 +15,11 @@ import asyncpg
 from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.groups import PitchKey
 from hub.core.pii import Hasher, protected_identifiers
 from hub.core.records import OutboxEntry, ReceivedEvent, party_key
 from hub.core.state import Sent
+from hub.errors import StoreConflict
 from hub.storage.errors import converted
 from schemas.trigger import RuleRef, Trigger
 
@@ -76,6 +78,35 @@ class UnitOfWork:
             [item.event.occurred_at for item in parties],
         )
         return {party_key(row["event_id"], row["party"]) for row in rows}
+
+    async def group_pitches(self, group_ids: Sequence[str], since: date) -> dict[PitchKey, str]:
+        """The group-level cap's claims of these groups from the week of ``since`` on."""
+        if not group_ids:
+            return {}
+        with converted("reading the group-level cap"):
+            rows = await self._connection.fetch(_SELECT_PITCHES, list(group_ids), since)
+        return {(r["group_id"], r["product"], r["week"]): r["trigger_id"] for r in rows}
+
+    async def claim_pitches(self, claims: Sequence[tuple[PitchKey, str, str]]) -> None:
+        """Write the batch's claims; :class:`StoreConflict` when another transaction
+        claimed one of them first for another trigger (the batch is then decided again)."""
+        if not claims:
+            return
+        columns = (
+            [key[0] for key, _, _ in claims],
+            [key[1] for key, _, _ in claims],
+            [key[2] for key, _, _ in claims],
+            [trigger for _, trigger, _ in claims],
+            [customer for _, _, customer in claims],
+        )
+        with converted("claiming under the group-level cap"):
+            await self._connection.execute(_INSERT_PITCHES, *columns)
+            rows = await self._connection.fetch(_SELECT_CLAIMED, *columns[:4])
+        if rows:
+            taken = rows[0]
+            raise StoreConflict(
+                f"another worker pitched {taken['product']} to group {taken['group_id']} first; decide again"
+            )
 
     async def unpublished_triggers(self, shards: Sequence[int]) -> list[OutboxEntry]:
         """Triggers an earlier owner of these shards recorded but did not get to publish."""
@@ -269,6 +300,26 @@ INSERT INTO interaction_parties (event_id, customer_id, role, occurred_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
 ON CONFLICT (event_id, customer_id) DO NOTHING
 RETURNING event_id, CASE WHEN role = 'represented' THEN customer_id END AS party
+"""
+
+_SELECT_PITCHES = """
+SELECT group_id, product, week, trigger_id FROM group_pitches
+WHERE group_id = ANY ($1::text[]) AND week >= $2::date
+"""
+
+_INSERT_PITCHES = """
+INSERT INTO group_pitches (group_id, product, week, trigger_id, customer_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::text[])
+ON CONFLICT (group_id, product, week) DO NOTHING
+"""
+
+# Of the batch's claims, those another trigger holds (inserted by a transaction that
+# committed while this one waited on the key).
+_SELECT_CLAIMED = """
+SELECT p.group_id, p.product FROM group_pitches p
+JOIN unnest($1::text[], $2::text[], $3::date[], $4::text[]) AS c(group_id, product, week, trigger_id)
+  ON p.group_id = c.group_id AND p.product = c.product AND p.week = c.week
+WHERE p.trigger_id <> c.trigger_id
 """
 
 _SELECT_UNPUBLISHED = """

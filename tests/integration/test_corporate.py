@@ -170,6 +170,10 @@ async def test_a_treasurers_visit_for_a_member_is_in_three_timelines_and_each_si
     assert [(c["complaint_id"], c["customer_id"], c["on_behalf_of"]) for c in view["open_complaints"]] == [
         ("CMP-9", n["treasurer"], n["member"])
     ]
+    # The company's copy of the complaint is decided on the company's side too.
+    assert [(t["customer_id"], t["rule_id"]) for t in view["recent_triggers"]] == [
+        (n["member"], "key_account_complaint")
+    ]
     not_a_group = await api.get(f"/groups/{n['treasurer']}", headers=AUTH)
     assert not_a_group.status_code == 404
 
@@ -196,3 +200,77 @@ async def test_a_profile_closing_a_loop_of_groups_is_refused_with_a_reason(hub: 
     assert dead["reason"] == "profile_group_cycle: corporate.group_id would make a cycle of 2 group(s)"
     stored = await fetch("SELECT customer_id FROM customer_profiles WHERE customer_id LIKE $1", f"{run}-%")
     assert [r["customer_id"] for r in stored] == [f"{run}-A"]
+
+
+async def test_a_key_accounts_large_outflow_calls_its_lead_rm_once_and_the_group_is_pitched_once(
+    hub: HubUnderTest,
+) -> None:
+    run = hub.prefix.strip(".")
+    n = _names(run)
+    await hub.produce(_profiles(n))
+    await wait_for_metric(hub, "hub_profiles_consumed_total", 4)
+    now = datetime.now(UTC).replace(microsecond=0)
+    cash = {"amount": "8000000.00", "currency": "CNY", "account_type": "current"}
+    outflow = _acting(n, f"{run}-out", "teller", "withdrawal", now - timedelta(hours=2), payload=cash)
+    again = _acting(n, f"{run}-out-2", "teller", "withdrawal", now - timedelta(hours=1), payload=cash)
+    treasurer = n["treasurer"].encode()
+    await hub.produce([(topics.INTERACTIONS_TELLER, treasurer, outflow)] * 2)
+    await hub.produce([(topics.INTERACTIONS_TELLER, treasurer, again)])
+
+    [call] = values(await hub.consume(topics.TRIGGERS_CARE, expect=1, settle_s=3))
+    assert (call["rule"]["id"], call["customer_id"], call["action"]) == (
+        "key_account_large_outflow",
+        n["member"],
+        "call",
+    )
+    assert call["addressed_to"] == {"role": "lead_rm", "rm_id": "RM-LEAD"}
+    assert call["tier"] == "key_account" and call["schema_version"] == 2
+    logged = await wait_for_rows(
+        "SELECT outcome, policy FROM decisions"
+        " WHERE customer_id = $1 AND rule_id = 'key_account_large_outflow'",
+        n["member"],
+        expect=2,
+    )
+    assert sorted((r["outcome"], r["policy"]) for r in logged) == [
+        ("published", None),
+        ("suppressed", "frequency_cap"),
+    ]
+    nothing_personal = await fetch("SELECT rule_id FROM decisions WHERE customer_id = $1", n["treasurer"])
+    assert nothing_personal == [], "the treasurer moved the company's money, not theirs"
+
+    # Both members' RMs would pitch FX hedging this week: the group hears it once.
+    fx = {"sell_amount": "200000.00", "sell_currency": "USD", "buy_currency": "CNY", "purpose": "trade"}
+    for member, minutes in ((n["member"], 30), (n["other"], 20)):
+        record = envelope(
+            "teller",
+            "fx_exchange",
+            event_id=f"{run}-fx-{member}",
+            occurred_at=(now - timedelta(minutes=minutes)).isoformat(),
+            customer={"customer_id": member},
+            payload=fx,
+        )
+        await hub.produce([(topics.INTERACTIONS_TELLER, member.encode(), json.dumps(record).encode())])
+        await wait_for_rows(
+            "SELECT 1 FROM decisions WHERE customer_id = $1 AND rule_id = 'company_fx_hedging_cross_sell'",
+            member,
+            expect=1,
+        )
+    pitched = await fetch(
+        "SELECT customer_id, outcome, policy FROM decisions"
+        " WHERE rule_id = 'company_fx_hedging_cross_sell' AND customer_id = ANY($1) ORDER BY decided_at",
+        [n["member"], n["other"]],
+    )
+    assert [(r["customer_id"], r["outcome"], r["policy"]) for r in pitched] == [
+        (n["member"], "published", None),
+        (n["other"], "suppressed", "group_cap"),
+    ]
+    [claim] = await fetch(
+        "SELECT group_id, product, customer_id FROM group_pitches WHERE group_id = $1", n["group"]
+    )
+    assert (claim["group_id"], claim["product"], claim["customer_id"]) == (
+        n["group"],
+        "fx_hedging",
+        n["member"],
+    )
+    [offer] = values(await hub.consume(topics.TRIGGERS_CROSS_SELL, expect=1, settle_s=2))
+    assert offer["customer_id"] == n["member"] and offer["addressed_to"]["rm_id"] == "RM-LEAD"

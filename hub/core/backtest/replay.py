@@ -10,16 +10,19 @@ the stored ones, and the checks still pending after the customer's last event fi
 the history's event time (its shard's, as the live worker saw it) passed them.
 
 A declined offer counts from the time of its outcome: the events are decided in runs
-between declines, each run knowing the declines before it.
+between declines, each run knowing the declines before it. A company's history holds the
+copies of events done for it as the worker decided them, and the group-level cap's
+claims as stored (``pitches``), which need other members' decisions.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.core.decide import Decided, DecisionConfig, decide_due
 from hub.core.drafts import ScheduledCheck
 from hub.core.fold import Subjects, answers, decide_batch, event_clock, watermarks
+from hub.core.groups import GroupPitches, PitchKey
 from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.profile import CustomerProfile
@@ -47,6 +50,12 @@ class CustomerHistory:
     """In event-time order (or as the worker recorded them), each event id once (the
     stored history's key)."""
     declines: Sequence[Decline] = ()
+    groups: Mapping[str, CustomerProfile] = field(default_factory=dict)
+    """Profiles of the groups (profile v3), by id: where a company's top group is found."""
+    pitches: Mapping[PitchKey, str] = field(default_factory=dict)
+    """The group-level cap's claims as stored: a replay of the rules in force finds the
+    worker's own claims and the other members' as the worker did. (A candidate rule's new
+    pitches are capped only against those, not against other members' replayed ones.)"""
 
 
 def replay_customer(
@@ -185,15 +194,15 @@ def _declined_by(declines: Sequence[Decline], at: datetime) -> dict[str, datetim
 
 
 def _subjects(history: CustomerHistory, state: CustomerState, declined: dict[str, datetime]) -> Subjects:
-    profile = history.profile
+    profile, me, groups = history.profile, history.customer_id, history.groups
 
     def state_of(_: str) -> CustomerState:
         return state
 
-    def profile_of(_: str) -> CustomerProfile | None:
-        return profile
+    def profile_of(customer_id: str) -> CustomerProfile | None:
+        return profile if customer_id == me else groups.get(customer_id)
 
-    return Subjects(state_of, profile_of, {history.customer_id: declined}, _no_topic)
+    return Subjects(state_of, profile_of, {me: declined}, _no_topic, GroupPitches(dict(history.pitches)))
 
 
 def _no_topic(_: Trigger) -> str:

@@ -25,6 +25,7 @@ from hub.core.rules.matching import (
     Matcher,
     compile_match,
     event_money,
+    large_outflow,
     payload_value,
     profile_holds,
 )
@@ -32,7 +33,7 @@ from hub.core.rules.spec import Override, RuleSpec, TriggerSpec
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
-from schemas.trigger import RuleRef, Tier
+from schemas.trigger import Addressee, AddresseeRole, RuleRef, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ class Context:
     tier: Tier
     rates: Rates
     time_zone: ZoneInfo
+    group: CustomerProfile | None = None
+    """The profile of the top group a company belongs to, if any (for ``group_lead_rm``)."""
     anniversaries: dict[str, _Anniversary] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -203,6 +206,8 @@ def evaluate_event(
                 continue
         if not profile_holds(when.profile, ctx.profile, ctx.tier):
             continue
+        if when.outflow is not None and not large_outflow(when.outflow, event, ctx.profile, rates):
+            continue
         if facts is None:
             facts = _Facts(event, rates)
         rule_facts = facts.with_count(count)
@@ -301,7 +306,14 @@ def _draft(
         once_per=spec.once_per,
         cap_key=None if spec.cap_by is None else str(facts.get(f"payload.{spec.cap_by}")),
         reached_by=None if event is None else event.channel,
+        addressed_to=None if spec.address_to is None else addressee(spec.address_to, ctx),
     )
+
+
+def addressee(role: AddresseeRole, ctx: Context) -> Addressee:
+    """The RM a rule addresses its trigger to, from the company's or its group's team."""
+    profile = ctx.profile if role == "lead_rm" else ctx.group
+    return Addressee(role=role, rm_id=profile.lead_rm_id if profile is not None else None)
 
 
 def _check(

@@ -6,34 +6,12 @@ from dataclasses import replace
 
 from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
 from hub.core.records import ReceivedEvent
-from hub.core.rules.spec import RuleFile
 from hub.core.state import CustomerState
 from schemas.profile import CustomerProfile
 from tests.factories import company
-from tests.unit.core.decisions import RULES, config, customer, event
+from tests.unit.core.decisions import config, customer, event
 
 TREASURER, COMPANY = "C000001", "K000001"
-COMPANY_CARE = RuleFile.model_validate(
-    {
-        "rules": [
-            {
-                "id": "company_complaint",
-                "version": 1,
-                "when": {
-                    "sides": ["own", "represented"],
-                    "event": {"channel": "phone", "types": ["complaint"]},
-                },
-                "trigger": {
-                    "kind": "care",
-                    "action": "call",
-                    "priority": 90,
-                    "reason": "complaint for the company",
-                    "channels": {"default": ["phone"]},
-                },
-            }
-        ]
-    }
-).rules
 
 
 def _copies() -> tuple[ReceivedEvent, ReceivedEvent]:
@@ -50,8 +28,7 @@ def _decide(events: list[ReceivedEvent], new: set[str], states: dict[str, Custom
     subjects = Subjects(
         lambda cid: states.setdefault(cid, CustomerState()), profiles.get, {}, lambda t: t.kind
     )
-    cfg = replace(config(), rules=[*RULES, *COMPANY_CARE])
-    return decide_batch(events, new, [], subjects, cfg)
+    return decide_batch(events, new, [], subjects, config())
 
 
 def test_each_copy_is_decided_for_its_own_customer_by_the_rules_of_its_side() -> None:
@@ -63,7 +40,7 @@ def test_each_copy_is_decided_for_its_own_customer_by_the_rules_of_its_side() ->
     out = _decide([own, theirs], {own.record_key, theirs.record_key}, states)
 
     fired = sorted((d.customer_id, d.verdict.draft.rule.id) for d in out.decided)
-    assert fired == [(TREASURER, "complaint_follow_up"), (COMPANY, "company_complaint")]
+    assert fired == [(TREASURER, "complaint_follow_up"), (COMPANY, "key_account_complaint")]
     assert states[TREASURER].has_seen("cmp") and states[COMPANY].has_seen("cmp")
     assert [e.shard for e in out.outbox if e.trigger.customer_id == COMPANY] == [1]
 
