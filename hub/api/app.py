@@ -141,6 +141,9 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
             birth_date=profile.birth_date if profile else None,
             time_zone=profile.time_zone if profile else None,
             updated_at=found.updated_at if found else None,
+            customer_type=profile.customer_type if profile else "individual",
+            group_id=profile.group_id if profile else None,
+            rm_team=profile.corporate.rm_team if profile and profile.corporate else None,
             open_complaints=[OpenComplaint(**asdict(c)) for c in complaints],
             interaction_counts={channel: counts.get(channel, 0) for channel in CHANNELS},
         )

@@ -5,13 +5,14 @@ A group (集团客户) is a corporate profile that other corporate profiles name
 companies, the people who acted for them (interaction v2 ``on_behalf_of``), open
 complaints and published triggers across the group, and the RM team. The timeline is
 the cross-channel history of the group and every member, one list, filterable by member.
-Both are customer reads, recorded in the audit.
+Both are customer reads, recorded in the audit; the triggers need ``decisions:read`` too,
+as a customer's decision log does.
 """
 
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from hub.api.audit import ReadNote, audited, read_note
 from hub.api.auth import AuthenticatedRoute, requires
@@ -57,9 +58,11 @@ def groups_router(settings: Settings, reads: Reads, rates: Rates) -> APIRouter:
         responses=ERRORS,
         dependencies=[Depends(requires("customers:read")), Depends(audited("group"))],
     )
-    async def group(group_id: str, note: Note) -> GroupView:
-        """The group: member companies, who acted for them, open complaints, recent triggers, RM team."""
+    async def group(group_id: str, note: Note, request: Request) -> GroupView:
+        """The group: member companies, who acted for them, open complaints, recent triggers
+        (with the ``decisions:read`` scope too), RM team."""
         found, members = await group_of(group_id, note)
+        may_see_decisions = "decisions:read" in request.state.api_token.scopes
         profile = found.profile
         everyone = (profile.customer_id, *(m.customer_id for m in members))
         corporate = profile.corporate
@@ -82,11 +85,12 @@ def groups_router(settings: Settings, reads: Reads, rates: Rates) -> APIRouter:
             ],
             representatives=[RepresentativeView(**asdict(r)) for r in await reads.representatives(everyone)],
             open_complaints=[OpenComplaint(**asdict(c)) for c in await reads.open_complaints(everyone)],
-            recent_triggers=[
-                DecisionItem(**asdict(d))
-                for d in await reads.recent_triggers(everyone, limit=RECENT_TRIGGERS)
-            ],
+            recent_triggers=await _recent_triggers(everyone) if may_see_decisions else None,
         )
+
+    async def _recent_triggers(everyone: tuple[str, ...]) -> list[DecisionItem]:
+        rows = await reads.recent_triggers(everyone, limit=RECENT_TRIGGERS)
+        return [DecisionItem(**asdict(d)) for d in rows]
 
     @router.get(
         "/groups/{group_id}/history",

@@ -66,6 +66,9 @@ class CustomerView(_Body):
     birth_date: date | None
     time_zone: str | None
     updated_at: datetime | None
+    customer_type: CustomerType = Field("individual", description="Profile v3: a person or a company.")
+    group_id: str | None = Field(None, description="The group a company is a member of (profile v3).")
+    rm_team: RmTeam | None = Field(None, description="A company's relationship-manager team (profile v3).")
     open_complaints: list[OpenComplaint]
     interaction_counts: dict[Channel, int] = Field(description="Interactions recorded, per channel.")
 
@@ -141,7 +144,9 @@ class GroupView(_Body):
     members: list[GroupMemberView]
     representatives: list[RepresentativeView]
     open_complaints: list[OpenComplaint] = Field(description="Across the group and its members.")
-    recent_triggers: list[DecisionItem] = Field(description="Published, across the group, newest first.")
+    recent_triggers: list[DecisionItem] | None = Field(
+        description="Published, across the group, newest first; null unless the token holds decisions:read."
+    )
 
 
 class SearchRequest(_Body):

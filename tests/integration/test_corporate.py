@@ -21,6 +21,7 @@ from tests.factories import company, envelope, profile
 from tests.integration.harness import HubUnderTest, fetch, values, wait_for_metric, wait_for_rows
 
 TOKEN = "integration-token-0123456789"
+DESK_TOKEN = "integration-desk-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ORGANISATION_CODE = "91310000MA1FL8XQ3K"
 
@@ -29,7 +30,12 @@ ORGANISATION_CODE = "91310000MA1FL8XQ3K"
 async def api() -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         pii_key=os.environ["HUB_PII_KEY"],
-        api={"tokens": [{"name": "it", "token": TOKEN, "scopes": ["customers:read", "decisions:read"]}]},
+        api={
+            "tokens": [
+                {"name": "it", "token": TOKEN, "scopes": ["customers:read", "decisions:read"]},
+                {"name": "desk", "token": DESK_TOKEN, "scopes": ["customers:read"]},
+            ]
+        },
     )
     store = await HistoryStore.open(settings.require_database_url())
     reads = CustomerReads(store)
@@ -174,6 +180,8 @@ async def test_a_treasurers_visit_for_a_member_is_in_three_timelines_and_each_si
     assert [(t["customer_id"], t["rule_id"]) for t in view["recent_triggers"]] == [
         (n["member"], "key_account_complaint")
     ]
+    desk = await api.get(f"/groups/{n['group']}", headers={"Authorization": f"Bearer {DESK_TOKEN}"})
+    assert desk.status_code == 200 and desk.json()["recent_triggers"] is None, "decisions need decisions:read"
     not_a_group = await api.get(f"/groups/{n['treasurer']}", headers=AUTH)
     assert not_a_group.status_code == 404
 
