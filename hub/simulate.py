@@ -72,10 +72,11 @@ class TrafficGenerator:
         for n in range(count):
             occurred = self._start + timedelta(seconds=n * 3)
             roll = self._random.random()
-            if previous is not None and roll < self._duplicate_share:
-                yield previous
-                continue
-            if roll < self._duplicate_share + self._bad_share:
+            if roll < self._duplicate_share:
+                if previous is not None:
+                    yield previous
+                    continue
+            elif roll < self._duplicate_share + self._bad_share:
                 yield self._bad(occurred)
                 continue
             previous = self._event(occurred)

@@ -60,3 +60,19 @@ def test_duplicates_repeat_an_earlier_record_exactly() -> None:
     generator = TrafficGenerator(10, seed=5, start=START, bad_share=0.0, duplicate_share=0.2)
     values = [json.loads(r.value)["event_id"] for r in generator.events(500)]
     assert 0.15 < 1 - len(set(values)) / len(values) < 0.25
+
+
+def test_no_bad_record_when_none_is_asked_for_even_where_a_duplicate_has_nothing_to_repeat() -> None:
+    # Seeds whose first roll would be a duplicate: there is no earlier record to repeat.
+    for seed in range(200):
+        generator = TrafficGenerator(5, seed=seed, start=START, bad_share=0.0, duplicate_share=0.5)
+        first = next(generator.events(1))
+        assert not isinstance(
+            decode_interaction(
+                first.value,
+                topic_channel=CHANNEL_OF[first.topic],
+                now=START + timedelta(days=1),
+                future_tolerance=timedelta(hours=24),
+            ),
+            Rejection,
+        ), seed
