@@ -185,6 +185,20 @@ async def test_a_treasurers_visit_for_a_member_is_in_three_timelines_and_each_si
     not_a_group = await api.get(f"/groups/{n['treasurer']}", headers=AUTH)
     assert not_a_group.status_code == 404
 
+    # The command line (and so the demo) prints the same combined timeline.
+    printed = hub.hub("history", "--group", n["group"]).stdout.splitlines()
+    assert (
+        printed[0]
+        == f"group {n['group']}: 2 member companies: {', '.join(sorted([n['member'], n['other']]))}"
+    )
+    acted = f"{n['treasurer']} for {n['member']}"
+    kinds = ("complaint", "deposit")
+    assert [(acted in line, next(k for k in kinds if f" {k} " in line)) for line in printed[1:]] == [
+        (True, "complaint"),
+        (True, "deposit"),
+        (False, "deposit"),
+    ], printed
+
     # The organisation code is kept masked, with its keyed hash; never plain.
     [row] = await fetch(
         "SELECT profile::text AS p FROM customer_profiles WHERE customer_id = $1", n["member"]
