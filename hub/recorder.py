@@ -310,6 +310,8 @@ class HistoryRecorder:
             metrics.labelled(metrics.EVENTS_RECORDED, channel).inc(n)
         for channel, n in decisions.duplicates.items():
             metrics.labelled(metrics.EVENTS_DUPLICATE, channel).inc(n)
+        for outcome, n in decisions.company_copies.items():
+            metrics.labelled(metrics.COMPANY_COPIES, outcome).inc(n)
         verdicts = Counter(
             (d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "") for d in decisions.decided
         )

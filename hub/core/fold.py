@@ -97,6 +97,9 @@ class BatchDecisions:
     """New events by channel."""
     duplicates: Counter[str] = field(default_factory=Counter)
     """Events by channel whose event_id was stored before (or earlier in the batch)."""
+    company_copies: Counter[str] = field(default_factory=Counter)
+    """Companies' copies of events done for them, ``recorded`` or ``duplicate``: counted
+    apart, so that the two counters above count each event once."""
 
     def collect(self, decision: Decision, caused_by: str, shard: int, subjects: Subjects) -> None:
         if not decision.decided:  # most events decide nothing
@@ -248,13 +251,20 @@ def _decide_one(
     event = item.event
     customer_id, side, key = item.subject_id, item.side, item.record_key
     state = subjects.state_of(customer_id)
+    copy = side == "represented"
     if key not in new_ids or key in decided_ids:
-        out.duplicates[event.channel] += 1
+        if copy:
+            out.company_copies["duplicate"] += 1
+        else:
+            out.duplicates[event.channel] += 1
         count_event(event, state, config.rules, config.rates, side)
         state.apply(event)
         return None
     decided_ids.add(key)
-    out.recorded[event.channel] += 1
+    if copy:
+        out.company_copies["recorded"] += 1
+    else:
+        out.recorded[event.channel] += 1
     decision = decide(event, subjects.of(customer_id), config, side)
     out.collect(decision, event.event_id, item.shard, subjects)
     out.cancellations += decision.cancellations

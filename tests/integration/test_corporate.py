@@ -159,7 +159,8 @@ async def test_a_treasurers_visit_for_a_member_is_in_three_timelines_and_each_si
     # Replayed copies (the channel sent them again) change nothing.
     before = await fetch("SELECT count(*) AS n FROM decisions WHERE customer_id LIKE $1", f"{run}-%")
     await hub.produce(records[:2])
-    await wait_for_metric(hub, "hub_events_duplicate_total", 4)
+    await wait_for_metric(hub, "hub_events_duplicate_total", 2)
+    await wait_for_metric(hub, 'hub_company_copies_total{outcome="duplicate"}', 2)
     again = await fetch("SELECT count(*) AS n FROM interaction_parties WHERE event_id LIKE $1", f"{run}-%")
     after = await fetch("SELECT count(*) AS n FROM decisions WHERE customer_id LIKE $1", f"{run}-%")
     assert again[0]["n"] == 4 and after[0]["n"] == before[0]["n"]

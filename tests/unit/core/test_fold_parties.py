@@ -54,5 +54,6 @@ def test_the_two_copies_are_new_or_duplicates_each_on_its_own() -> None:
 
     assert [d.customer_id for d in first.decided] == [COMPANY]
     assert [d.customer_id for d in again.decided] == [TREASURER]
-    assert sum(again.duplicates.values()) == 1
+    assert (sum(again.recorded.values()), again.company_copies["duplicate"]) == (1, 1)
+    assert first.company_copies["recorded"] == 1 and sum(first.recorded.values()) == 0
     assert own.record_key == "cmp" and theirs.record_key != own.record_key
