@@ -295,9 +295,14 @@ RETURNING event_id
 """
 
 # The company's copy returns its company as the party; the acting one's copy returns none.
+# Only for an event first stored as done for a company: an event_id seen before as a
+# plain event (version 1) is a duplicate, whatever a later copy adds.
 _INSERT_PARTIES = """
 INSERT INTO interaction_parties (event_id, customer_id, role, occurred_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+SELECT p.event_id, p.customer_id, p.role, p.occurred_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+     AS p(event_id, customer_id, role, occurred_at)
+JOIN interactions i ON i.event_id = p.event_id AND i.on_behalf_of IS NOT NULL
 ON CONFLICT (event_id, customer_id) DO NOTHING
 RETURNING event_id, CASE WHEN role = 'represented' THEN customer_id END AS party
 """

@@ -161,6 +161,12 @@ async def test_a_treasurers_visit_for_a_member_is_in_three_timelines_and_each_si
     await hub.produce(records[:2])
     await wait_for_metric(hub, "hub_events_duplicate_total", 2)
     await wait_for_metric(hub, 'hub_company_copies_total{outcome="duplicate"}', 2)
+    # So does a version 2 copy of an event_id first seen as a plain event of the company.
+    late_claim = json.loads(own)
+    late_claim.update(schema_version=2, on_behalf_of=n["member"], customer={"customer_id": n["treasurer"]})
+    await hub.produce([(topics.INTERACTIONS_TELLER, treasurer, json.dumps(late_claim).encode())])
+    await wait_for_metric(hub, "hub_events_duplicate_total", 3)
+    await wait_for_metric(hub, 'hub_company_copies_total{outcome="duplicate"}', 3)
     again = await fetch("SELECT count(*) AS n FROM interaction_parties WHERE event_id LIKE $1", f"{run}-%")
     after = await fetch("SELECT count(*) AS n FROM decisions WHERE customer_id LIKE $1", f"{run}-%")
     assert again[0]["n"] == 4 and after[0]["n"] == before[0]["n"]
