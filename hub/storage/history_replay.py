@@ -274,12 +274,15 @@ def _up_to(column: str, param: int) -> str:
 
 # Each customer's copies of the stored events: their own, and the company's copy of each
 # event someone did for it (interaction v2 on_behalf_of), as the worker decided them, with
-# the company as the copy's customer and party, and when the company's batch recorded it.
+# the company as the copy's customer and party. Each copy is placed by when its own side
+# was recorded: the event's row may have been written by the other side's batch first.
 _COPIES = """(
-    SELECT customer_id, NULL::text AS party, customer_id AS actor, event_id, channel, type,
-           occurred_at, received_at, source, payload, on_behalf_of, kafka_topic,
-           kafka_partition, kafka_offset, recorded_at
-    FROM interactions
+    SELECT i.customer_id, NULL::text AS party, i.customer_id AS actor, i.event_id, i.channel,
+           i.type, i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of,
+           i.kafka_topic, i.kafka_partition, i.kafka_offset,
+           coalesce(a.recorded_at, i.recorded_at) AS recorded_at
+    FROM interactions i
+    LEFT JOIN interaction_parties a ON a.event_id = i.event_id AND a.role = 'acting'
     UNION ALL
     SELECT p.customer_id, p.customer_id, i.customer_id, i.event_id, i.channel, i.type,
            i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of, i.kafka_topic,
