@@ -10,15 +10,16 @@ from faust.types import StreamT, TopicT
 
 from agents.batching import one_by_one
 from hub import metrics
+from hub.core.groups import cycle_through
 from hub.dead_letter import DeadLetters, SourceRecord
 from hub.faust_compat import as_current_event, use_raw_bytes
 from hub.kafka_app import AGENT_SUPERVISOR
-from hub.profiles import is_newer
+from hub.profiles import is_newer, without_personal_numbers
 from hub.runtime import Runtime, retrying
 from hub.sink import FaustProducerSink
 from hub.storage.history import HistoryStore
 from schemas import topics
-from schemas.profile import CustomerProfile, Identifiers
+from schemas.profile import CustomerProfile
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,17 @@ def register_profiles(
         profile = await dead_letters.validate(CustomerProfile, record, category="profile_schema")
         if profile is None:
             return
+        loop = cycle_through(profile.customer_id, profile.group_id, group_of)
+        if loop is not None:
+            log.warning(
+                "profile of %s refused: group_id %s would make a cycle of groups (%s)",
+                profile.customer_id,
+                profile.group_id,
+                " -> ".join([profile.customer_id, *loop]),
+            )
+            reason = f"profile_group_cycle: corporate.group_id would make a cycle of {len(loop)} group(s)"
+            await dead_letters.reject(record, category="profile_group_cycle", reason=reason)
+            return
         conflicts = await retrying(partial(store.record_profile, profile, keyring), "recording a profile")
         for conflict in conflicts or ():
             metrics.IDENTITY_CONFLICTS.labels(conflict.kind).inc()
@@ -65,8 +77,8 @@ def register_profiles(
         key = profile.customer_id.encode()
         if is_newer(table.get(key), profile.updated_at):
             # Rules never read identifiers: the table (a changelog topic and RocksDB
-            # files) keeps no card or phone number.
-            hot = profile.model_copy(update={"identifiers": Identifiers()})
+            # files) keeps no card or phone number, nor an organisation code.
+            hot = without_personal_numbers(profile)
             with as_current_event(event):
                 table[key] = hot.model_dump_json().encode()
             metrics.PROFILES_CONSUMED.inc()
@@ -74,6 +86,10 @@ def register_profiles(
                 partial(store.record_products, profile.customer_id, profile.products, profile.updated_at),
                 "recording products held",
             )
+
+    def group_of(customer_id: str) -> str | None:
+        stored = table.get(customer_id.encode())
+        return None if stored is None else CustomerProfile.model_validate_json(stored).group_id
 
     def lookup(customer_id: str) -> bytes | None:
         value: bytes | None = table.get(customer_id.encode())

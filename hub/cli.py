@@ -121,11 +121,21 @@ def infra_down(purge: bool) -> None:
     help="Interaction records to publish.",
 )
 @click.option("--seed", default=7, show_default=True, help="Same seed, same traffic.")
-def simulate(customers: int, events: int, seed: int) -> None:
+@click.option(
+    "--groups",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Corporate groups, with member companies and the people acting for them.",
+)
+def simulate(customers: int, events: int, seed: int, groups: int) -> None:
     """Publish realistic traffic for all four channels, profiles included (2% bad, 2% duplicate)."""
     from hub.simulation_publisher import publish_traffic
 
-    _run(publish_traffic(load_settings(), customers=customers, events=events, seed=seed, progress=True))
+    settings = load_settings()
+    _run(
+        publish_traffic(settings, customers=customers, events=events, seed=seed, groups=groups, progress=True)
+    )
 
 
 @cli.command()
@@ -134,11 +144,13 @@ def simulate(customers: int, events: int, seed: int) -> None:
 @click.option(
     "--limit", default=50, show_default=True, type=click.IntRange(1, 10_000), help="At most this many."
 )
-def history(customer_id: str, as_json: bool, limit: int) -> None:
+@click.option("--group", is_flag=True, help="CUSTOMER_ID is a group: its and its members' combined timeline.")
+def history(customer_id: str, as_json: bool, limit: int, group: bool) -> None:
     """The customer's contact history across channels, newest first."""
-    from hub.history_view import print_history
+    from hub.history_view import print_group_history, print_history
 
-    _run(print_history(load_settings(), customer_id, as_json=as_json, limit=limit))
+    show = print_group_history if group else print_history
+    _run(show(load_settings(), customer_id, as_json=as_json, limit=limit))
 
 
 class _AwareTime(click.ParamType):

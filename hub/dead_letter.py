@@ -103,6 +103,13 @@ class DeadLetters:
         self._dlq_topic = dlq_topic
         self._clock = clock
 
+    async def reject(self, record: SourceRecord, *, category: str, reason: str) -> None:
+        """Dead-letter a record that validates but cannot be accepted, once the broker has it."""
+        ack = await dead_letter(
+            self._sink, self._dlq_topic, record, category=category, reason=reason, now=self._clock()
+        )
+        await ack
+
     async def validate(self, model: type[ModelT], record: SourceRecord, *, category: str) -> ModelT | None:
         """The record as ``model``, or None once it has been dead-lettered with ``category``."""
         try:

@@ -24,13 +24,14 @@ from rich.table import Table
 
 from hub.decisions_view import print_explanation, print_report
 from hub.errors import InfraError
-from hub.history_view import print_history
+from hub.history_view import print_group_history, print_history
 from hub.infra import local
 from hub.kafka_admin import client_options
 from hub.marketing import respond
 from hub.readiness import free_port, wait_until_ready
 from hub.settings import Settings, load_settings
-from hub.simulation_publisher import publish_traffic
+from hub.simulated_groups import group_id
+from hub.simulation_publisher import GROUPS, publish_traffic
 from hub.storage.admin import migrate_database
 from schemas import topics
 
@@ -63,7 +64,9 @@ def run_demo(*, seconds: int, customers: int, events: int, serve: bool = False) 
         log_path = Path(".hub-data") / f"{run_id}.log"
         worker = _start(["worker"], settings.web_port, log_path)
         api = _start(["api"], settings.api.port, Path(".hub-data") / f"{run_id}-api.log")
-        totals, sample = asyncio.run(_show(settings, seconds=seconds, customers=customers, events=events))
+        totals, sample, group = asyncio.run(
+            _show(settings, seconds=seconds, customers=customers, events=events)
+        )
         if worker.poll() is not None:
             raise InfraError(f"the worker stopped unexpectedly (code {worker.returncode}): see {log_path}")
         _print_summary(totals, _scrape_metrics(settings))
@@ -72,6 +75,10 @@ def run_demo(*, seconds: int, customers: int, events: int, serve: bool = False) 
             asyncio.run(print_history(settings, sample, as_json=False, limit=10))
             console.print(f"\n[bold]decisions about {sample}[/] (`hub explain {sample}`):")
             asyncio.run(print_explanation(settings, sample, as_json=False, limit=5))
+        if group:
+            how = f"`hub history --group {group}`"
+            console.print(f"\n[bold]combined timeline of group {group}[/] ({how}), newest first:")
+            asyncio.run(print_group_history(settings, group, as_json=False, limit=12))
         time.sleep(2)  # the outcomes of the stand-in marketing service reach the decision log
         console.print("\n[bold]per rule[/] (`hub report`; all runs so far):")
         asyncio.run(print_report(settings, as_json=False))
@@ -131,7 +138,11 @@ def _show_page(settings: Settings, sample: str, token: str, *, serve: bool) -> N
         time.sleep(3600)
 
 
-async def _show(settings: Settings, *, seconds: int, customers: int, events: int) -> tuple[Counter[str], str]:
+async def _show(
+    settings: Settings, *, seconds: int, customers: int, events: int
+) -> tuple[Counter[str], str, str | None]:
+    """Print the triggers as they arrive; return the totals, a customer with a referral,
+    and the group of the traffic whose timeline to show (the first, which nests another)."""
     watched = {
         settings.topic(t): t
         for t in (topics.TRIGGERS_CROSS_SELL, topics.TRIGGERS_CARE, topics.INTERACTIONS_DLQ)
@@ -145,7 +156,10 @@ async def _show(settings: Settings, *, seconds: int, customers: int, events: int
     deadline = time.monotonic() + seconds
     interrupted = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupted.set)
-    console.print(f"publishing {customers} profiles and {events} interactions (2% bad, 2% duplicate) ...")
+    console.print(
+        f"publishing {customers} profiles, {GROUPS} corporate groups and {events} interactions "
+        "(2% bad, 2% duplicate, a tenth by or for companies) ..."
+    )
     publishing = asyncio.create_task(
         publish_traffic(settings, customers=customers, events=events, seed=int(time.time()))
     )
@@ -172,7 +186,7 @@ async def _show(settings: Settings, *, seconds: int, customers: int, events: int
         marketing_done.set()
         await marketing
         await consumer.stop()
-    return totals, sample
+    return totals, sample, group_id(1) if GROUPS else None
 
 
 def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) -> None:
@@ -182,9 +196,11 @@ def _print_record(topic: str, value: dict[str, object], totals: Counter[str]) ->
     kind = str(value["kind"])
     totals[kind] += 1
     style = KIND_STYLE.get(kind, "cyan")
+    addressed = value.get("addressed_to")
+    rm = f"  (for {addressed['rm_id']})" if isinstance(addressed, dict) and addressed.get("rm_id") else ""
     console.print(
-        f"[{style}]{kind:<11}[/] {value['customer_id']}  {value['tier']:<8} "
-        f"via {value['recommended_channel']:<6} p{value['priority']}  {value['reason']}"
+        f"[{style}]{kind:<11}[/] {value['customer_id']}  {value['tier']:<11} "
+        f"via {value['recommended_channel']:<6} p{value['priority']}  {value['reason']}{rm}"
     )
 
 

@@ -30,6 +30,11 @@ class StoreUnavailable(ServiceUnavailable):
     """PostgreSQL cannot be reached or refused the connection."""
 
 
+class StoreConflict(ServiceUnavailable):
+    """Another worker's transaction took what this one meant to (a group-level cap's
+    claim) first; deciding the batch again, with that claim loaded, settles it."""
+
+
 class StoreError(HubError):
     """PostgreSQL answered with an error that retrying will not fix (schema, constraint)."""
 

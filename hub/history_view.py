@@ -1,4 +1,5 @@
-"""``hub history``: a customer's contact history from PostgreSQL, for people and scripts."""
+"""``hub history``: a customer's contact history from PostgreSQL, for people and scripts;
+``hub history --group``: a corporate group's combined timeline."""
 
 import json
 
@@ -40,3 +41,38 @@ async def print_history(settings: Settings, customer_id: str, *, as_json: bool, 
         else:
             details = ", ".join(f"{k}={v}" for k, v in row.payload.items())
             click.echo(f"{row.occurred_at.isoformat()}  {row.channel:<6}  {row.type:<22} {details}")
+
+
+async def print_group_history(settings: Settings, group_id: str, *, as_json: bool, limit: int) -> None:
+    """The combined timeline of a group and its member companies, as ``GET
+    /groups/{id}/history`` reads it: who did what for which company, newest first."""
+    async with HistoryStore.connected(settings.require_database_url()) as store:
+        reads = CustomerReads(store)
+        members = await reads.group_members(group_id)
+        everyone = (group_id, *(m.customer_id for m in members))
+        rows = await reads.history(everyone, limit=limit)
+    if not as_json:
+        nested = {m.customer_id: m.parent_id for m in members if m.depth > 1}
+        named = [f"{m}{f' (in {nested[m]})' if m in nested else ''}" for m in everyone[1:]]
+        click.echo(f"group {group_id}: {len(members)} member companies: {', '.join(named) or 'none'}")
+        if not rows:
+            click.echo(f"no interactions recorded for group {group_id}")
+    for row in rows:
+        who = row.customer_id if row.on_behalf_of is None else f"{row.customer_id} for {row.on_behalf_of}"
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "event_id": row.event_id,
+                        "channel": row.channel,
+                        "type": row.type,
+                        "occurred_at": row.occurred_at.isoformat(),
+                        "customer_id": row.customer_id,
+                        "on_behalf_of": row.on_behalf_of,
+                        "payload": row.payload,
+                    }
+                )
+            )
+        else:
+            details = ", ".join(f"{k}={v}" for k, v in row.payload.items())
+            click.echo(f"{row.occurred_at.isoformat()}  {who:<18} {row.channel:<6}  {row.type:<20} {details}")

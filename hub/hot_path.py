@@ -39,7 +39,7 @@ from hub.core.alignment import Aligner, Source
 from hub.core.records import AcceptedRecord
 from hub.dead_letter import SourceRecord
 from hub.errors import BrokerUnavailable
-from hub.ingest import HEADER_CUSTOMER, Identity, Ingestor, read_source
+from hub.ingest import HEADER_CUSTOMER, HEADER_PARTY, Identity, Ingestor, read_source
 from hub.isolation import isolate
 from hub.kafka_app import client_options
 from hub.published import TopicScan
@@ -432,6 +432,7 @@ def _accepted(message: Any) -> AcceptedRecord:
     the position of the channel record it carries, for the history's provenance."""
     headers = dict(message.headers or ())
     customer = headers.get(HEADER_CUSTOMER)
+    party = headers.get(HEADER_PARTY)
     source, received_at = read_source(_MessageView(message, headers))
     try:
         event: Interaction | None = INTERACTION_ADAPTER.validate_json(message.value)
@@ -447,6 +448,7 @@ def _accepted(message: Any) -> AcceptedRecord:
         customer_id=customer.decode(errors="replace") if customer else None,
         event=event,
         key=source.key,
+        party=party.decode(errors="replace") if party else None,
     )
 
 

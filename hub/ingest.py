@@ -6,6 +6,13 @@ identifiers goes to the resolve stage (:mod:`hub.resolve`), keyed by the keyed h
 its first identifier. Accepted records keep their original bytes: the customer they
 belong to travels as the key and in a header, and where they came from in headers, so
 the next stage validates each event once more without re-encoding it.
+
+An event done for a company (``on_behalf_of``, interaction v2) concerns two customers,
+each decided on the worker that owns that customer's state. So once the one who acted is
+known (here, or in the resolve stage), a second copy goes to the internal topic of
+accepted events keyed by the company, with the company in header ``hub-party-id``: the
+company's partition records it in the company's history and decides it on the company's
+state, as the other copy does for the one who acted (:mod:`hub.recorder`).
 """
 
 import asyncio
@@ -24,12 +31,13 @@ from hub.dead_letter import HEADER_OFFSET, HEADER_PARTITION, HEADER_TOPIC, Sourc
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
-from schemas.headers import CUSTOMER_ID, RECEIVED_AT, SOURCE_KEY
+from schemas.headers import CUSTOMER_ID, PARTY_ID, RECEIVED_AT, SOURCE_KEY
 from schemas.interaction import Interaction
 
 HEADER_RECEIVED_AT = RECEIVED_AT
 HEADER_KEY = SOURCE_KEY
 HEADER_CUSTOMER = CUSTOMER_ID
+HEADER_PARTY = PARTY_ID
 
 Owners = Callable[[Sequence[str]], Awaitable[dict[str, str]]]
 """Which customer holds each identifier lookup key (PostgreSQL's identifier index)."""
@@ -93,6 +101,20 @@ def surviving_customer(named: str, identity: Identity) -> str:
 def accepted_headers(record: SourceRecord, received_at: datetime, customer_id: str) -> dict[str, bytes]:
     """The headers of an event on the internal topic of accepted events."""
     return {**source_headers(record, received_at), HEADER_CUSTOMER: customer_id.encode()}
+
+
+def party_copy(
+    record: SourceRecord, event: Interaction, received_at: datetime, acting_id: str, identity: Identity
+) -> tuple[bytes, dict[str, bytes]] | None:
+    """The key and headers of the company's copy of an event done for it (``on_behalf_of``,
+    the survivor of its merges), once the one who acted is known; None for other events."""
+    if event.on_behalf_of is None:
+        return None
+    company_id = surviving_customer(event.on_behalf_of, identity)
+    if company_id == acting_id:
+        return None  # merged into one: one history, one copy
+    headers = {**accepted_headers(record, received_at, acting_id), HEADER_PARTY: company_id.encode()}
+    return company_id.encode(), headers
 
 
 HomeCheck = Callable[[SourceRecord, str], bool]
@@ -182,6 +204,12 @@ class Ingestor:
             routed.sent_on(record, event)
             return
         customer_id = surviving_customer(named, self._identity)
+        copy = party_copy(record, event, now, customer_id, self._identity)
+        if copy is not None:
+            key, headers = copy
+            ack = await self._sink.send(self._accepted_topic, key, value, headers)
+            routed.rekeyed.append((ack, event.occurred_at))
+            routed.sent_on(record, event)
         if self._is_home(record, customer_id):
             routed.home.append(
                 AcceptedRecord(

@@ -54,6 +54,11 @@ EVENTS_RECORDED = Counter(
 EVENTS_DUPLICATE = Counter(
     "hub_events_duplicate_total", "Interactions whose event_id had been recorded before.", ["channel"]
 )
+COMPANY_COPIES = Counter(
+    "hub_company_copies_total",
+    "Companies' copies of events done for them (on_behalf_of): recorded for the first time, or again.",
+    ["outcome"],
+)
 EVENTS_LATE = Counter(
     "hub_events_late_total",
     "Interactions that arrived after a later event of their shard had been decided.",
@@ -141,6 +146,8 @@ def initialise_known_series() -> None:
             labelled(EVENTS_CONSUMED, channel, type_)
         labelled(EVENTS_RECORDED, channel)
         labelled(EVENTS_DUPLICATE, channel)
+    for outcome in ("recorded", "duplicate"):
+        labelled(COMPANY_COPIES, outcome)
     for category in REJECTION_CATEGORIES:
         labelled(EVENTS_REJECTED, category)
     for result in RULE_RELOAD_RESULTS:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from schemas.profile import CustomerProfile
+from schemas.profile import CustomerProfile, Identifiers
 
 
 def is_newer(stored: bytes | None, updated_at: datetime) -> bool:
@@ -21,3 +21,13 @@ def merged_into_of(stored: bytes | None) -> str | None:
     if stored is None or _MERGED not in stored:
         return None
     return CustomerProfile.model_validate_json(stored).merged_into
+
+
+def without_personal_numbers(profile: CustomerProfile) -> CustomerProfile:
+    """The profile as the workers' profile table keeps it: no identifiers and no
+    organisation code, which no rule reads (the table is a changelog topic and files)."""
+    hot = profile.model_copy(update={"identifiers": Identifiers()})
+    if profile.corporate is not None and profile.corporate.organisation_code is not None:
+        corporate = profile.corporate.model_copy(update={"organisation_code": None})
+        hot = hot.model_copy(update={"corporate": corporate})
+    return hot

@@ -7,6 +7,13 @@ decisions, the triggers to publish (the outbox) and the changed states. Then pub
 and mark the triggers published. A crash at any point replays the batch: stored events
 are then duplicates that decide nothing again, and whatever an earlier owner of the
 partition recorded but did not publish is published now.
+
+An event someone did for a company (``on_behalf_of``) arrives twice, once on each
+customer's partition (see :mod:`hub.ingest`): the one who acted's copy and the company's
+(``party``). Each is recorded in its customer's history (the event row once, whichever
+copy comes first, and a row per customer in ``interaction_parties``) and decided on that
+customer's own state, by the worker that owns it; neither worker touches the other's
+state. Each copy is new or a duplicate by itself, so replays decide nothing twice.
 """
 
 import asyncio
@@ -25,7 +32,9 @@ from pydantic import ValidationError
 from hub import metrics
 from hub.clock import Clock, utc_now
 from hub.core.decide import DecisionConfig
+from hub.core.drafts import ScheduledCheck
 from hub.core.fold import BatchDecisions, Subjects, decide_batch, watermarks
+from hub.core.groups import GroupPitches, pitch_week, top_group
 from hub.core.money import Rates
 from hub.core.records import AcceptedRecord, OutboxEntry, ReceivedEvent
 from hub.core.rules.spec import RuleSpec
@@ -108,7 +117,7 @@ class HistoryRecorder:
         received = await self._parse(records)
         batch = _Batch()
         for item in received:
-            batch.shard_of[item.event.customer.customer_id or ""] = item.shard
+            batch.shard_of[item.subject_id] = item.shard
         config = DecisionConfig(
             self._rules(),
             self._settings.tiers,
@@ -152,10 +161,16 @@ class HistoryRecorder:
         for check, shard in due:
             batch.shard_of[check.customer_id] = shard
         await self._recall(work, events, batch)
+        pitches = await self._group_pitches(work, [e.event.occurred_at for e in events], due, batch)
         subjects = Subjects(
-            partial(self._state, batch), partial(self._profile_of, batch), batch.declined, self._topic_for
+            partial(self._state, batch),
+            partial(self._profile_of, batch),
+            batch.declined,
+            self._topic_for,
+            pitches,
         )
         decisions = decide_batch(events, new_ids, due, subjects, config)
+        await work.claim_pitches(pitches.claimed)
         # Cancelled first: the batch's follow-ups answer only checks stored before it (the
         # fold settled its own); then its schedules, then what it fired or answered.
         await work.cancel(decisions.cancellations)
@@ -171,6 +186,28 @@ class HistoryRecorder:
         ]
         await work.save_states(saved)
         return decisions, leftovers, saved
+
+    async def _group_pitches(
+        self,
+        work: UnitOfWork,
+        times: Sequence[datetime],
+        due: Sequence[tuple[ScheduledCheck, int]],
+        batch: _Batch,
+    ) -> GroupPitches:
+        """The group-level cap's claims of the groups the batch's companies belong to."""
+
+        def group_of(customer_id: str) -> str | None:
+            profile = self._profile_of(batch, customer_id)
+            return profile.group_id if profile is not None else None
+
+        groups = {top_group(customer_id, group_of) for customer_id in batch.shard_of}
+        groups.discard(None)
+        if not groups:
+            return GroupPitches()
+        earliest = min([*times, *(check.due_at for check, _ in due)], default=self._clock())
+        named = sorted(g for g in groups if g is not None)
+        stored = await work.group_pitches(named, pitch_week(earliest))
+        return GroupPitches(stored)
 
     async def _recall(self, work: UnitOfWork, events: Sequence[ReceivedEvent], batch: _Batch) -> None:
         """Load the states; a customer with none stored gets what counted against the policy
@@ -216,7 +253,7 @@ class HistoryRecorder:
             try:
                 event = record.event or INTERACTION_ADAPTER.validate_json(record.value)
                 customer_id = record.customer_id or event.customer.customer_id
-                if customer_id is None or "\x00" in customer_id:
+                if customer_id is None or "\x00" in customer_id or "\x00" in (record.party or ""):
                     raise ValueError("no customer")
             except (ValidationError, ValueError):
                 # Ingest validated it with the same models and named its customer: only a
@@ -240,7 +277,13 @@ class HistoryRecorder:
                 event = event.model_copy(update={"customer": resolved})
             received.append(
                 ReceivedEvent(
-                    event, record.received_at, record.topic, record.partition, record.offset, record.shard
+                    event,
+                    record.received_at,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.shard,
+                    party=record.party,
                 )
             )
         await asyncio.gather(*rejected)
@@ -267,6 +310,8 @@ class HistoryRecorder:
             metrics.labelled(metrics.EVENTS_RECORDED, channel).inc(n)
         for channel, n in decisions.duplicates.items():
             metrics.labelled(metrics.EVENTS_DUPLICATE, channel).inc(n)
+        for outcome, n in decisions.company_copies.items():
+            metrics.labelled(metrics.COMPANY_COPIES, outcome).inc(n)
         verdicts = Counter(
             (d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy or "") for d in decisions.decided
         )

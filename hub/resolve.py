@@ -22,7 +22,7 @@ from hub.clock import Clock, utc_now
 from hub.core.identity import Bound, WaitingRoom, lookup_keys, resolve
 from hub.core.validation import Rejection
 from hub.dead_letter import SourceRecord, dead_letter
-from hub.ingest import Identity, route_headers
+from hub.ingest import Identity, party_copy, route_headers
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
@@ -174,9 +174,17 @@ class Resolver:
         kind, named = found
         metrics.labelled(metrics.IDENTITY_RESOLVED, kind).inc()
         source = item.unresolved.source
-        customer_id, headers = route_headers(source, named, item.unresolved.received_at, self._identity)
+        received_at = item.unresolved.received_at
+        customer_id, headers = route_headers(source, named, received_at, self._identity)
         assert source.value is not None
-        return await self._sink.send(self._accepted_topic, customer_id.encode(), source.value, headers)
+        ack = await self._sink.send(self._accepted_topic, customer_id.encode(), source.value, headers)
+        copy = party_copy(source, item.event, received_at, customer_id, self._identity)
+        if copy is None:
+            return ack
+        # The company's copy (on_behalf_of), now that the one who acted is known.
+        key, party_headers = copy
+        company_ack = await self._sink.send(self._accepted_topic, key, source.value, party_headers)
+        return asyncio.gather(ack, company_ack)
 
     def _gave_up(self, item: _Pending, bound: Bound) -> Rejection:
         kinds = ", ".join(item.keys)

@@ -62,14 +62,31 @@ class PolicySettings(_Group):
     control_share: float = Field(0.05, ge=0, le=0.5)
     """Share of customers, by a stable hash of the id, who get no sales triggers."""
     declined_days: int = Field(90, ge=0)
+    group_cap: bool = True
+    """At most one sales trigger of a product to the companies of one group in a calendar
+    week (Monday to Sunday, UTC), whichever member's RM would pitch it."""
+
+
+class CorporateTierSettings(_Group):
+    """Companies' tiers by value contribution, in the home currency: deposits and loans
+    (balances) plus FX and settlement volume (flows over a year), each weighted."""
+
+    key_account: Decimal = Decimal("100000000")
+    large: Decimal = Decimal("10000000")
+    deposits_weight: Decimal = Decimal("1")
+    loans_weight: Decimal = Decimal("1")
+    fx_volume_weight: Decimal = Decimal("0.1")
+    settlement_volume_weight: Decimal = Decimal("0.05")
 
 
 class TierSettings(_Group):
-    """Lower bounds of assets under management, in the home currency."""
+    """Lower bounds of assets under management, in the home currency; companies' tiers
+    under ``corporate``."""
 
     private: Decimal = Decimal("6000000")
     wealth: Decimal = Decimal("500000")
     affluent: Decimal = Decimal("50000")
+    corporate: CorporateTierSettings = Field(default_factory=CorporateTierSettings)
 
 
 class IdentitySettings(_Group):

@@ -2,7 +2,9 @@
 
 Deterministic for a seed: the same seed gives the same customers and events. About 2% of
 the records are bad (each rejection kind of the contract) and 2% are duplicates, so a
-run exercises the dead-letter topic and deduplication as well as the rules.
+run exercises the dead-letter topic and deduplication as well as the rules. With
+``groups``, a few corporate groups, their companies and the people who act for them
+(:mod:`hub.simulated_groups`) take about a tenth of the traffic.
 """
 
 import json
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from hub.simulated_groups import SimulatedGroups
 from schemas import topics
 
 FOREIGN = ("USD", "EUR", "GBP", "HKD", "JPY")
@@ -33,6 +36,8 @@ IDENTIFIED_BY = {
     "web": ("web_user", 0.15),
     "branch": ("card_no", 0.3),
 }
+CORPORATE_SHARE = 0.1
+"""With groups: the share of events done by or for a company."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +57,11 @@ class TrafficGenerator:
         bad_share: float = 0.02,
         duplicate_share: float = 0.02,
         by_customer_id: bool = False,
+        groups: int = 0,
     ) -> None:
         """``by_customer_id``: every event names its customer by id, with no identifier to
-        resolve (as the stored history a backtest reads has them)."""
+        resolve (as the stored history a backtest reads has them). ``groups``: corporate
+        groups with member companies and representatives (none: the traffic of before)."""
         self._random = random.Random(seed)
         self._by_customer_id = by_customer_id
         self._ids = [f"C{n:06d}" for n in range(1, customers + 1)]
@@ -62,20 +69,25 @@ class TrafficGenerator:
         self._bad_share = bad_share
         self._duplicate_share = duplicate_share
         self._profiles = {cid: self._profile(cid) for cid in self._ids}
+        self.groups = SimulatedGroups(self._random, groups, self._ids, start) if groups else None
 
     def profiles(self) -> Iterator[Record]:
         for cid, profile in self._profiles.items():
             yield Record(topics.CUSTOMERS_PROFILE, cid.encode(), json.dumps(profile).encode())
+        for company in self.groups.profiles() if self.groups is not None else ():
+            key = company["customer_id"].encode()
+            yield Record(topics.CUSTOMERS_PROFILE, key, json.dumps(company).encode())
 
     def events(self, count: int) -> Iterator[Record]:
         previous: Record | None = None
         for n in range(count):
             occurred = self._start + timedelta(seconds=n * 3)
             roll = self._random.random()
-            if previous is not None and roll < self._duplicate_share:
-                yield previous
-                continue
-            if roll < self._duplicate_share + self._bad_share:
+            if roll < self._duplicate_share:
+                if previous is not None:
+                    yield previous
+                    continue
+            elif roll < self._duplicate_share + self._bad_share:
                 yield self._bad(occurred)
                 continue
             previous = self._event(occurred)
@@ -109,11 +121,16 @@ class TrafficGenerator:
 
     def _event(self, occurred: datetime) -> Record:
         r = self._random
-        cid = r.choice(self._ids)
-        channel, kind, payload = r.choices(
-            [self._teller, self._phone, self._web, self._branch], weights=(35, 20, 35, 10)
-        )[0]()
-        envelope = {
+        channel: str
+        on_behalf_of: str | None = None
+        if self.groups is not None and r.random() < CORPORATE_SHARE:
+            channel, kind, payload, cid, on_behalf_of = self.groups.event(occurred)
+        else:
+            cid = r.choice(self._ids)
+            channel, kind, payload = r.choices(
+                [self._teller, self._phone, self._web, self._branch], weights=(35, 20, 35, 10)
+            )[0]()
+        envelope: dict[str, Any] = {
             "event_id": str(uuid.UUID(int=r.getrandbits(128))),
             "schema_version": 1,
             "channel": channel,
@@ -133,8 +150,10 @@ class TrafficGenerator:
             },
             "payload": payload,
         }
+        if on_behalf_of is not None:
+            envelope.update(schema_version=2, on_behalf_of=on_behalf_of)
         key = cid
-        known_by = self._known_by(channel, int(cid[1:]))
+        known_by = self._known_by(channel, int(cid[1:])) if cid[0] == "C" else None
         if known_by is not None:
             # The channel knows the customer only by what it holds; the hub resolves it.
             kind, key = known_by

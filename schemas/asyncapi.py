@@ -34,6 +34,8 @@ class Message:
     summary: str
     key: str
     headers: tuple[str, ...] = ()
+    optional_headers: tuple[str, ...] = ()
+    """Headers only some of its records carry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,10 @@ _HEADERS = {
     headers.RECEIVED_AT: _header("When ingest received the channel record.", format="date-time"),
     headers.SOURCE_KEY: _header("The channel record's original key, when it had one."),
     headers.CUSTOMER_ID: _header("The customer the event goes to, after identity resolution and merges."),
+    headers.PARTY_ID: _header(
+        "On the company's copy of an event done for it (on_behalf_of): the company, whose "
+        "history and state it goes to; the customer id header then names the one who acted."
+    ),
 }
 _POSITION = (headers.SOURCE_TOPIC, headers.SOURCE_PARTITION, headers.SOURCE_OFFSET)
 _INTERNAL = (headers.CONTENT_TYPE, *_POSITION, headers.RECEIVED_AT, headers.SOURCE_KEY)
@@ -74,14 +80,14 @@ MESSAGES = (
         "interaction",
         "Interaction",
         INTERACTION_ADAPTER,
-        "An interaction envelope (version 1): one of its channel's event types.",
+        "An interaction envelope (version 1, or 2 with on_behalf_of): one of its channel's event types.",
         "The customer id, or a channel identifier (card, phone, account, login).",
     ),
     Message(
         "customerProfile",
         "CustomerProfile",
         TypeAdapter(CustomerProfile),
-        "A customer profile from CRM or core banking (version 1 or 2).",
+        "A customer profile from CRM or core banking (version 1, 2 or 3).",
         _CUSTOMER_KEY,
     ),
     Message(
@@ -112,8 +118,9 @@ MESSAGES = (
         "Interaction",
         INTERACTION_ADAPTER,
         "Internal: a valid interaction on its way to its customer's worker.",
-        _CUSTOMER_KEY,
+        "The customer id (on a company's copy, the company's).",
         (*_INTERNAL, headers.CUSTOMER_ID),
+        (headers.PARTY_ID,),
     ),
     Message(
         "unresolvedInteraction",
@@ -218,7 +225,7 @@ def _message(message: Message) -> dict[str, Any]:
     if message.headers:
         body["headers"] = {
             "type": "object",
-            "properties": {name: _HEADERS[name] for name in message.headers},
+            "properties": {name: _HEADERS[name] for name in (*message.headers, *message.optional_headers)},
             "required": list(message.headers),
         }
     return body

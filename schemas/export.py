@@ -21,9 +21,9 @@ OUTPUT_DIR = Path(__file__).parent / "json"
 ASYNCAPI_FILE = Path(__file__).parent / "asyncapi.yaml"
 
 SHAPES: dict[str, TypeAdapter[Any]] = {
-    "interaction.v1": INTERACTION_ADAPTER,
-    "customer_profile.v2": TypeAdapter(CustomerProfile),  # accepts version 1 too
-    "trigger.v1": TypeAdapter(Trigger),
+    "interaction.v2": INTERACTION_ADAPTER,  # accepts version 1 too
+    "customer_profile.v3": TypeAdapter(CustomerProfile),  # accepts versions 1 and 2 too
+    "trigger.v2": TypeAdapter(Trigger),  # version 1 triggers validate too
     "trigger_outcome.v1": TypeAdapter(TriggerOutcome),
     "rejected_record.v1": TypeAdapter(RejectedRecord),
 }

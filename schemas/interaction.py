@@ -1,4 +1,8 @@
-"""The interaction envelope (contract version 1) and every channel's payload.
+"""The interaction envelope (contract versions 1 and 2) and every channel's payload.
+
+Version 2 adds ``on_behalf_of``: the corporate customer the event's (individual)
+customer acted for, such as a treasurer at the counter or a finance officer in online
+banking. Everything else is as in version 1, which stays accepted unchanged.
 
 ``Interaction`` is a discriminated union on ``channel`` and then ``type``, so that a
 validated event has exactly the payload model of its channel and type::
@@ -42,10 +46,24 @@ class Source(ContractModel):
 
 class _Envelope(ContractModel):
     event_id: Annotated[str, Field(min_length=1, max_length=128)]
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     occurred_at: AwareDatetime
     customer: CustomerRef
     source: Source
+    on_behalf_of: Annotated[
+        NonEmptyStr | None,
+        Field(description="Version 2 only: the customer id of the company the customer acted for."),
+    ] = None
+    """(version 2) The customer id of the company the customer acted for. The event goes
+    into the customer's history and the company's, once each."""
+
+    @model_validator(mode="after")
+    def _acting_needs_version_2(self) -> "_Envelope":
+        # Naming oneself is not refused (a JSON Schema cannot say so): the hub then keeps
+        # one history and makes no second copy.
+        if self.on_behalf_of is not None and self.schema_version < 2:
+            raise ValueError("on_behalf_of needs schema_version 2")
+        return self
 
 
 # --- teller -------------------------------------------------------------------------
@@ -232,7 +250,7 @@ Interaction = Annotated[
     TellerEvent | PhoneEvent | WebEvent | BranchEvent,
     Field(discriminator="channel"),
 ]
-"""Any valid interaction envelope of schema version 1."""
+"""Any valid interaction envelope of schema version 1 or 2."""
 
 INTERACTION_ADAPTER: TypeAdapter[Interaction] = TypeAdapter(Interaction)
 

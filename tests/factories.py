@@ -78,3 +78,29 @@ def profile(**overrides: Any) -> dict[str, Any]:
     }
     record.update(overrides)
     return record
+
+
+def company(**overrides: Any) -> dict[str, Any]:
+    """A corporate customer (profile v3); ``corporate`` overrides merge into its block."""
+    corporate = {
+        "organisation_code": "91310000MA1FL8XQ3K",
+        "industry": "manufacturing",
+        "group_id": None,
+        "rm_team": {"lead_rm_id": "RM-LEAD", "members": ["RM-2"]},
+        "deposits": {"amount": "20000000.00", "currency": "CNY"},
+        "loans": {"amount": "80000000.00", "currency": "CNY"},
+        "fx_volume": {"amount": "3000000.00", "currency": "USD"},
+        "settlement_volume": {"amount": "80000000.00", "currency": "CNY"},
+        **overrides.pop("corporate", {}),
+    }
+    record = profile(
+        customer_id="K000001",
+        schema_version=3,
+        customer_type="corporate",
+        segment="corporate",
+        birth_date=None,
+        assets_under_management=None,
+        corporate=corporate,
+    )
+    record.update(overrides)
+    return record

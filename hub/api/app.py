@@ -8,10 +8,9 @@ Usage::
 """
 
 from dataclasses import asdict
-from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
@@ -22,6 +21,7 @@ from hub.api.audit import Audit, ReadNote, audited, read_note
 from hub.api.audit_routes import audit_router
 from hub.api.auth import AuthenticatedRoute, requires
 from hub.api.errors import ERRORS, SECURITY_HEADERS, internal_error, register_error_handlers
+from hub.api.groups import groups_router
 from hub.api.models import (
     CustomerView,
     DecisionItem,
@@ -33,41 +33,17 @@ from hub.api.models import (
     Readiness,
     SearchRequest,
     SearchResult,
-    TimelineItem,
 )
 from hub.api.paging import Cursor, Limit, Timestamp, decode_cursor, encode_cursor
+from hub.api.reads import Reads
+from hub.api.timeline import timeline_item
 from hub.core.money import Rates
-from hub.core.pii import display_identifiers
 from hub.core.tiers import tier_of
 from hub.settings import Settings
 from hub.storage import customer_reads as stored
 from schemas.interaction import CHANNELS, Channel
 
 STATIC = Path(__file__).parent / "static"
-
-
-class Reads(Protocol):
-    """What the API reads; :class:`hub.storage.customer_reads.CustomerReads` in production."""
-
-    async def is_ready(self) -> bool: ...
-    async def customer_ids(self, customer_id: str) -> stored.CustomerIds | None: ...
-    async def customer_by_lookup_keys(self, lookup_keys: list[str]) -> str | None: ...
-    async def profile(self, customer_id: str) -> stored.StoredProfile | None: ...
-    async def open_complaints(self, ids: tuple[str, ...]) -> list[stored.OpenComplaint]: ...
-    async def channel_counts(self, ids: tuple[str, ...]) -> dict[str, int]: ...
-    async def history(
-        self,
-        ids: tuple[str, ...],
-        *,
-        channels: list[str],
-        since: datetime | None,
-        until: datetime | None,
-        after: stored.Position | None,
-        limit: int,
-    ) -> list[stored.InteractionRecord]: ...
-    async def decisions(
-        self, ids: tuple[str, ...], *, after: stored.Position | None, limit: int
-    ) -> list[stored.DecisionRecord]: ...
 
 
 Note = Annotated[ReadNote, Depends(read_note)]
@@ -165,6 +141,9 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
             birth_date=profile.birth_date if profile else None,
             time_zone=profile.time_zone if profile else None,
             updated_at=found.updated_at if found else None,
+            customer_type=profile.customer_type if profile else "individual",
+            group_id=profile.group_id if profile else None,
+            rm_team=profile.corporate.rm_team if profile and profile.corporate else None,
             open_complaints=[OpenComplaint(**asdict(c)) for c in complaints],
             interaction_counts={channel: counts.get(channel, 0) for channel in CHANNELS},
         )
@@ -221,6 +200,7 @@ def create_api(settings: Settings, reads: Reads, audit: Audit) -> FastAPI:
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    app.include_router(groups_router(settings, reads, rates))
     app.include_router(audit_router(audit))
     app.include_router(metrics.metrics_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -235,7 +215,3 @@ async def security_headers(request: Request, call_next: Any) -> Response:
         return internal_error(request, exc)
     response.headers.update(SECURITY_HEADERS)
     return response
-
-
-def timeline_item(row: stored.InteractionRecord) -> TimelineItem:
-    return TimelineItem(**{**asdict(row), "identifiers": display_identifiers(row.identifiers)})

@@ -7,11 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.common import Money
 from schemas.interaction import Channel
-from schemas.profile import Consents, Identifiers, Segment
+from schemas.profile import Consents, CustomerType, Identifiers, RmTeam, Segment
 from schemas.trigger import Tier
 
 IdentifierKind = Literal["account_no", "card_no", "phone", "web_user"]
-ReadView = Literal["profile", "history", "decisions", "search"]
+ReadView = Literal["profile", "history", "decisions", "search", "group", "group_history"]
 """What a customer read read: the routes that the audit records."""
 CustomerId = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -44,6 +44,8 @@ class OpenComplaint(_Body):
     severity: str | None
     opened_at: datetime
     event_id: str
+    customer_id: str | None = Field(None, description="Who complained.")
+    on_behalf_of: str | None = Field(None, description="The company they complained for, if any.")
 
 
 class CustomerView(_Body):
@@ -64,6 +66,9 @@ class CustomerView(_Body):
     birth_date: date | None
     time_zone: str | None
     updated_at: datetime | None
+    customer_type: CustomerType = Field("individual", description="Profile v3: a person or a company.")
+    group_id: str | None = Field(None, description="The group a company is a member of (profile v3).")
+    rm_team: RmTeam | None = Field(None, description="A company's relationship-manager team (profile v3).")
     open_complaints: list[OpenComplaint]
     interaction_counts: dict[Channel, int] = Field(description="Interactions recorded, per channel.")
 
@@ -78,6 +83,7 @@ class TimelineItem(_Body):
     source: dict[str, Any]
     payload: dict[str, Any]
     identifiers: dict[str, str] = Field(description="Display forms only: numbers masked.")
+    on_behalf_of: str | None = Field(None, description="The company the customer acted for (interaction v2).")
 
 
 class HistoryPage(_Body):
@@ -109,6 +115,38 @@ class DecisionItem(_Body):
 class DecisionPage(_Body):
     items: list[DecisionItem]
     next_cursor: str | None
+
+
+class GroupMemberView(_Body):
+    customer_id: str
+    parent_id: str = Field(description="The group it is a direct member of (groups nest).")
+    depth: int = Field(description="1: a direct member of this group; 2: of a member group; …")
+    industry: str | None
+    tier: Tier
+    rm_team: RmTeam | None
+
+
+class RepresentativeView(_Body):
+    customer_id: str = Field(description="The person who acted.")
+    on_behalf_of: str = Field(description="The member company they acted for.")
+    interactions: int
+    last_at: datetime
+
+
+class GroupView(_Body):
+    """A corporate group at once: its companies, who acts for them, and what is open."""
+
+    group_id: str
+    customer_type: CustomerType
+    industry: str | None
+    tier: Tier
+    rm_team: RmTeam | None = Field(description="The group's relationship-manager team.")
+    members: list[GroupMemberView]
+    representatives: list[RepresentativeView]
+    open_complaints: list[OpenComplaint] = Field(description="Across the group and its members.")
+    recent_triggers: list[DecisionItem] | None = Field(
+        description="Published, across the group, newest first; null unless the token holds decisions:read."
+    )
 
 
 class SearchRequest(_Body):

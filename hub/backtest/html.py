@@ -24,6 +24,7 @@ COLOURS = {
     "frequency_cap": "#ef6c00",
     "channel_consent": "#00838f",
     "arbitration": "#f9a825",
+    "group_cap": "#4e342e",
     "control_group": "#9e9e9e",
 }
 BREAKDOWN = ("published", *(p for p in POLICIES if p != "control_group"), "held_out")

@@ -7,13 +7,15 @@ no I/O, so a replay of the same events gives the same decisions with the same id
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
+from hub.core.groups import GroupPitches, pitch_week
 from hub.core.money import Rates
 from hub.core.policy import Customer, Verdict, judge
+from hub.core.records import Side
 from hub.core.rules.engine import Context, count_event, evaluate_due, evaluate_event
 from hub.core.rules.spec import RuleSpec
 from hub.core.state import CustomerState, Sent
@@ -21,7 +23,7 @@ from hub.core.tiers import tier_of
 from hub.settings import PolicySettings, TierSettings
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
-from schemas.trigger import Tier, Trigger
+from schemas.trigger import CORPORATE_TIERS, SALES_KINDS, Tier, Trigger
 
 TRIGGER_ID_NAMESPACE = uuid.UUID("6f1d4c1e-2b7a-5d3e-9a41-7c0e8b5f3a21")
 
@@ -69,13 +71,20 @@ class Subject:
     state: CustomerState
     profile: CustomerProfile | None
     declined: Mapping[str, datetime] = field(default_factory=dict)
+    group_id: str | None = None
+    """The top group the company belongs to, if any (profile v3 ``corporate.group_id``)."""
+    group: CustomerProfile | None = None
+    """That group's profile, when known."""
+    pitches: GroupPitches | None = None
+    """The group-level cap's claims for the batch (None: no cap applies)."""
 
 
-def decide(event: Interaction, subject: Subject, config: DecisionConfig) -> Decision:
-    """Evaluate the rules for a new ``event`` against the state *before* it is applied."""
+def decide(event: Interaction, subject: Subject, config: DecisionConfig, side: Side = "own") -> Decision:
+    """Evaluate the rules for a new ``event`` against the state *before* it is applied;
+    ``side``: how the event concerns the subject (a company's copy is ``represented``)."""
     ctx = _context(subject, config)
-    count_event(event, subject.state, config.rules, config.rates)
-    evaluation = evaluate_event(event, subject.state, config.rules, ctx)
+    count_event(event, subject.state, config.rules, config.rates, side)
+    evaluation = evaluate_event(event, subject.state, config.rules, ctx, side)
     return Decision(
         _judged(evaluation.drafts, subject, ctx, config), evaluation.schedules, evaluation.cancellations
     )
@@ -114,13 +123,13 @@ def _context(subject: Subject, config: DecisionConfig) -> Context:
     # Every event of the customer needs it, and the tier takes a currency conversion.
     profile = subject.profile
     known = config.contexts.get(subject.customer_id)
-    if known is not None and known.profile is profile:
+    if known is not None and known.profile is profile and known.group is subject.group:
         return known
     tier = tier_of(profile, config.tiers, rates=config.rates)
     zone = config.default_zone
     if profile is not None and profile.time_zone:
         zone = ZoneInfo(profile.time_zone)
-    context = Context(subject.customer_id, profile, tier, config.rates, zone)
+    context = Context(subject.customer_id, profile, tier, config.rates, zone, subject.group)
     if len(config.contexts) >= MAX_CONTEXTS:
         config.contexts.clear()
     config.contexts[subject.customer_id] = context
@@ -134,9 +143,10 @@ def _judged(
         return []
     customer = Customer(subject.customer_id, subject.profile, subject.state, subject.declined, ctx.time_zone)
     decided = []
-    for verdict in judge(drafts, customer, config.policy):
-        draft = verdict.draft
+    for judged in judge(drafts, customer, config.policy):
+        draft = judged.draft
         decision_id = trigger_id(draft.rule.id, draft.rule.version, subject.customer_id, draft.evidence)
+        verdict = _group_cap(judged, decision_id, subject, config)
         trigger = None
         if verdict.channel is not None:
             trigger = _trigger(decision_id, draft, subject.customer_id, ctx.tier, verdict)
@@ -154,13 +164,39 @@ def _judged(
     return decided
 
 
+def _group_cap(verdict: Verdict, decision_id: str, subject: Subject, config: DecisionConfig) -> Verdict:
+    """The group-level cap, after the company's own policy: a sales trigger of a product
+    that another member's trigger pitched to the same group this week is suppressed."""
+    draft, pitches, group_id = verdict.draft, subject.pitches, subject.group_id
+    if (
+        verdict.outcome != "published"
+        or draft.kind not in SALES_KINDS
+        or pitches is None
+        or group_id is None
+        or not config.policy.group_cap
+    ):
+        return verdict
+    key = (group_id, draft.product or "", pitch_week(draft.at))
+    holder = pitches.holder(key, decision_id)
+    if holder is not None:
+        detail = f"{draft.product} was pitched to group {group_id} this week already (trigger {holder})"
+        return replace(
+            verdict, outcome="suppressed", policy="group_cap", detail=detail, channel=None, not_before=None
+        )
+    pitches.claim(key, decision_id, subject.customer_id)
+    return verdict
+
+
 def _trigger(
     decision_id: str, draft: TriggerDraft, customer_id: str, tier: Tier, verdict: Verdict
 ) -> Trigger:
     assert verdict.channel is not None
     not_before = verdict.not_before or draft.at
+    corporate = draft.addressed_to is not None or tier in CORPORATE_TIERS
     return Trigger(
         trigger_id=decision_id,
+        schema_version=2 if corporate else 1,
+        addressed_to=draft.addressed_to,
         kind=draft.kind,
         customer_id=customer_id,
         rule=draft.rule,

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.trigger import ContactChannel, RuleRef, TriggerKind
+from schemas.trigger import Addressee, ContactChannel, RuleRef, TriggerKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,8 @@ class TriggerDraft:
     """What makes this reason distinct for the caps (a complaint id), if the rule says."""
     reached_by: str | None = None
     """The channel of the event behind the draft, if an event."""
+    addressed_to: Addressee | None = None
+    """The RM the trigger is for, when the rule says (``address_to``)."""
 
 
 @dataclass(frozen=True, slots=True)

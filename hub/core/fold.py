@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
 from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.groups import GroupPitches, top_group
 from hub.core.records import OutboxEntry, ReceivedEvent
 from hub.core.rules.engine import count_event
 from hub.core.state import CustomerState
@@ -45,6 +46,8 @@ class Subjects:
     declined: Mapping[str, Mapping[str, datetime]]
     topic_for: Callable[[Trigger], str]
     """The topic a trigger is published on."""
+    pitches: GroupPitches | None = None
+    """The group-level cap's claims of the batch's groups (None: no group is known)."""
     _known: dict[str, Subject] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def of(self, customer_id: str) -> Subject:
@@ -53,8 +56,25 @@ class Subjects:
         subject = self._known.get(customer_id)
         if subject is None or subject.state is not state or subject.profile is not profile:
             declined = dict(self.declined.get(customer_id, {}))
-            subject = self._known[customer_id] = Subject(customer_id, state, profile, declined)
+            group_id, group = self._group(profile)
+            subject = self._known[customer_id] = Subject(
+                customer_id, state, profile, declined, group_id, group, self.pitches
+            )
         return subject
+
+    def _group(self, profile: CustomerProfile | None) -> tuple[str | None, CustomerProfile | None]:
+        """The top group of a company, and its profile, as far as the profiles tell."""
+        if profile is None or profile.group_id is None:
+            return None, None
+
+        def group_of(customer_id: str) -> str | None:
+            if customer_id == profile.customer_id:
+                return profile.group_id
+            found = self.profile_of(customer_id)
+            return found.group_id if found is not None else None
+
+        top = top_group(profile.customer_id, group_of)
+        return top, self.profile_of(top) if top is not None else None
 
 
 @dataclass(slots=True)
@@ -77,6 +97,9 @@ class BatchDecisions:
     """New events by channel."""
     duplicates: Counter[str] = field(default_factory=Counter)
     """Events by channel whose event_id was stored before (or earlier in the batch)."""
+    company_copies: Counter[str] = field(default_factory=Counter)
+    """Companies' copies of events done for them, ``recorded`` or ``duplicate``: counted
+    apart, so that the two counters above count each event once."""
 
     def collect(self, decision: Decision, caused_by: str, shard: int, subjects: Subjects) -> None:
         if not decision.decided:  # most events decide nothing
@@ -161,7 +184,8 @@ def decide_batch(
     it, before the events after that moment, whether it was stored before (``due``: the
     stored pending checks due by the batch's watermarks) or scheduled by this very batch,
     so that where batch boundaries fall changes nothing. A follow-up cancels the checks it
-    answers that are not due yet."""
+    answers that are not due yet. ``new_ids``: the :attr:`ReceivedEvent.record_key` of each
+    copy stored for the first time (for a customer's own events, the event id)."""
     out = BatchDecisions()
     pending = _Pending(due)
     scheduled: set[str] = set()
@@ -221,19 +245,27 @@ def _decide_one(
     config: DecisionConfig,
     out: BatchDecisions,
 ) -> Decision | None:
-    """Decide a new event and fold it into its customer's state; a duplicate is only folded."""
+    """Decide a new event and fold it into its subject's state; a duplicate is only folded.
+    The subject is the event's customer, or on a company's copy the company
+    (:attr:`ReceivedEvent.party`): each copy is new or a duplicate on its own."""
     event = item.event
-    customer_id = event.customer.customer_id
-    assert customer_id is not None
+    customer_id, side, key = item.subject_id, item.side, item.record_key
     state = subjects.state_of(customer_id)
-    if event.event_id not in new_ids or event.event_id in decided_ids:
-        out.duplicates[event.channel] += 1
-        count_event(event, state, config.rules, config.rates)
+    copy = side == "represented"
+    if key not in new_ids or key in decided_ids:
+        if copy:
+            out.company_copies["duplicate"] += 1
+        else:
+            out.duplicates[event.channel] += 1
+        count_event(event, state, config.rules, config.rates, side)
         state.apply(event)
         return None
-    decided_ids.add(event.event_id)
-    out.recorded[event.channel] += 1
-    decision = decide(event, subjects.of(customer_id), config)
+    decided_ids.add(key)
+    if copy:
+        out.company_copies["recorded"] += 1
+    else:
+        out.recorded[event.channel] += 1
+    decision = decide(event, subjects.of(customer_id), config, side)
     out.collect(decision, event.event_id, item.shard, subjects)
     out.cancellations += decision.cancellations
     if isinstance(event, WebApplicationEvent) and event.type == "application_submitted":

@@ -29,6 +29,7 @@ POLICIES = (
     "channel_consent",
     "arbitration",
     "control_group",
+    "group_cap",
 )
 """Every policy that suppresses or holds out a proposal (a verdict's ``policy``)."""
 SALES = frozenset(SALES_KINDS)

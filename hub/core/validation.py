@@ -30,6 +30,7 @@ REJECTION_CATEGORIES = (
     "future_event",
     "unknown_customer",
     "profile_schema",
+    "profile_group_cycle",
     "outcome_schema",
     "processing_error",
 )

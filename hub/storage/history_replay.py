@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from hub.core.backtest.replay import CustomerHistory, Decline
+from hub.core.groups import PitchKey
 from hub.core.records import ReceivedEvent
 from hub.storage.errors import converted
 from hub.storage.history import HistoryStore
@@ -126,6 +127,7 @@ class ReplayReader:
         when only the first N customers are wanted)."""
         since, until, last = self._selection.since, self._selection.until, self._last_customer
         after = self._selection.after
+        groups, pitches = await self._groups()
         profiles = _Lookahead(self._rows(_PROFILES, last, after))
         declines = _Lookahead(self._rows(_DECLINES, last, after))
         customer_id: str | None = None
@@ -135,17 +137,32 @@ class ReplayReader:
         # Row by row in a plain loop over each fetch: a step of an async generator per row,
         # and columns by name, cost about a tenth of the reading.
         async for rows in self._fetches(_EVENTS.format(order=order), since, until, last, after):
-            for row_customer, early, raw in rows:
+            for row_customer, party, early, raw in rows:
                 if row_customer != customer_id:
                     if customer_id is not None:
-                        yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+                        history = await _history(
+                            customer_id, shard_of, events, profiles, declines, declined_for
+                        )
+                        yield replace(history, groups=groups, pitches=pitches)
                     customer_id, events = row_customer, []
                     shard = shard_of(row_customer)
                 event = INTERACTION_ADAPTER.validate_json(raw)
                 received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
-                events.append(ReceivedEvent(event, received, "", 0, 0, shard))
+                events.append(ReceivedEvent(event, received, "", 0, 0, shard, party=party))
         if customer_id is not None:
-            yield await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+            history = await _history(customer_id, shard_of, events, profiles, declines, declined_for)
+            yield replace(history, groups=groups, pitches=pitches)
+
+    async def _groups(self) -> tuple[dict[str, CustomerProfile], dict[PitchKey, str]]:
+        """Every group's profile and the group-level cap's claims: read whole, as the
+        companies of a group are read one by one (both are few)."""
+        with converted("reading the groups"):
+            groups = await self._connection.fetch(_GROUPS)
+            pitches = await self._connection.fetch(_PITCHES)
+        return (
+            {r["customer_id"]: CustomerProfile.model_validate_json(r["profile"]) for r in groups},
+            {(r["group_id"], r["product"], r["week"]): r["trigger_id"] for r in pitches},
+        )
 
     def selection_read(self) -> Selection:
         """The selection, with the first N customers (if asked) as the outline found them:
@@ -288,12 +305,31 @@ def _in_range(column: str, param: int) -> str:
     )
 
 
+# Each customer's copies of the stored events: their own, and the company's copy of each
+# event someone did for it (interaction v2 on_behalf_of), as the worker decided them, with
+# the company as the copy's customer and party. Each copy is placed by when its own side
+# was recorded: the event's row may have been written by the other side's batch first.
+_COPIES = """(
+    SELECT i.customer_id, NULL::text AS party, i.customer_id AS actor, i.event_id, i.channel,
+           i.type, i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of,
+           i.kafka_topic, i.kafka_partition, i.kafka_offset,
+           coalesce(a.recorded_at, i.recorded_at) AS recorded_at
+    FROM interactions i
+    LEFT JOIN interaction_parties a ON a.event_id = i.event_id AND a.role = 'acting'
+    UNION ALL
+    SELECT p.customer_id, p.customer_id, i.customer_id, i.event_id, i.channel, i.type,
+           i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of, i.kafka_topic,
+           i.kafka_partition, i.kafka_offset, p.recorded_at
+    FROM interaction_parties p JOIN interactions i USING (event_id)
+    WHERE p.role = 'represented'
+) AS copies"""
+
 # The outline is of every customer (the shard clocks are the live worker's, whatever the
 # sample); whether a customer is in the sample comes back as a column.
 _OUTLINE = f"""
 SELECT customer_id, count(*) AS events, min(occurred_at) AS first, max(occurred_at) AS last,
        max(least(occurred_at, received_at)) AS clock, {_in_sample("customer_id", 3)} AS in_sample
-FROM interactions WHERE {_WINDOW}
+FROM {_COPIES} WHERE {_WINDOW}
 GROUP BY customer_id ORDER BY customer_id COLLATE "C"
 """
 
@@ -307,15 +343,23 @@ _BY_EVENT_TIME = "occurred_at"
 # event's own time and its receipt: nearly every event is received after its own time,
 # which then stands for the receipt (the same clock, and no time zone to convert).
 _EVENTS = f"""
-SELECT customer_id, CASE WHEN received_at < occurred_at THEN received_at END AS received_early,
-       json_build_object('event_id', event_id, 'schema_version', 1, 'channel', channel, 'type', type,
-                         'occurred_at', occurred_at,
-                         'customer', json_build_object('customer_id', customer_id),
-                         'source', source, 'payload', payload)::text AS event
-FROM interactions
+SELECT customer_id, party, CASE WHEN received_at < occurred_at THEN received_at END AS received_early,
+       json_build_object('event_id', event_id,
+                         'schema_version', CASE WHEN on_behalf_of IS NULL THEN 1 ELSE 2 END,
+                         'channel', channel, 'type', type, 'occurred_at', occurred_at,
+                         'customer', json_build_object('customer_id', actor),
+                         'source', source, 'payload', payload, 'on_behalf_of', on_behalf_of)::text AS event
+FROM {_COPIES}
 WHERE {_WINDOW} AND {_in_range("customer_id", 3)} AND {_in_sample("customer_id", 5)}
 ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
 """
+
+_GROUPS = """
+SELECT customer_id, profile::text AS profile FROM customer_profiles
+WHERE customer_id IN (SELECT group_id FROM customer_profiles WHERE group_id IS NOT NULL)
+"""
+
+_PITCHES = "SELECT group_id, product, week, trigger_id FROM group_pitches"
 
 _PROFILES = f"""
 SELECT customer_id, profile::text AS profile FROM customer_profiles

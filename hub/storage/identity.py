@@ -54,13 +54,25 @@ def claims_of(profile: CustomerProfile, keys: Keyring | Hasher) -> list[Claim]:
     return sorted(claims.values(), key=lambda claim: claim.lookup_key)
 
 
-def stored_profile(profile: CustomerProfile, claims: Sequence[Claim]) -> str:
-    """The profile as PostgreSQL keeps it: identifiers by their display forms only."""
+def stored_profile(profile: CustomerProfile, claims: Sequence[Claim], hasher: Hasher | None = None) -> str:
+    """The profile as PostgreSQL keeps it: identifiers by their display forms only; a
+    company's organisation code masked, with its keyed hash beside it
+    (``organisation_code_hash``, which the profile model ignores when read back)."""
     shown: dict[str, list[str]] = {kind: [] for kind in IDENTIFIER_KINDS}
     for claim in claims:
         shown[claim.kind].append(claim.display)
     document = profile.model_dump(mode="json", exclude={"identifiers"})
     document["identifiers"] = shown
+    corporate = document.get("corporate")
+    code = corporate.get("organisation_code") if corporate else None
+    if corporate and code:
+        if hasher is None:
+            raise ValueError("storing an organisation code needs the PII key")
+        protected = hasher.protect("organisation_code", code)
+        corporate["organisation_code"], corporate["organisation_code_hash"] = (
+            protected["masked"],
+            protected["hash"],
+        )
     return json.dumps(document)
 
 
@@ -80,8 +92,9 @@ async def record_profile(
         )
         if stored_at is not None and stored_at > profile.updated_at:
             return None
+        document = stored_profile(profile, claims, keyring.current)
         await connection.execute(
-            _UPSERT_PROFILE, me, profile.merged_into, stored_profile(profile, claims), profile.updated_at
+            _UPSERT_PROFILE, me, profile.merged_into, document, profile.updated_at, profile.group_id
         )
         # Identifiers the customer no longer lists are released, to whoever claimed them next.
         released = await connection.fetch(_RELEASE, me, every_key)
@@ -110,11 +123,11 @@ async def record_profile(
 
 
 _UPSERT_PROFILE = """
-INSERT INTO customer_profiles (customer_id, merged_into, profile, updated_at)
-VALUES ($1, $2, $3::jsonb, $4)
+INSERT INTO customer_profiles (customer_id, merged_into, profile, updated_at, group_id)
+VALUES ($1, $2, $3::jsonb, $4, $5)
 ON CONFLICT (customer_id) DO UPDATE
 SET merged_into = EXCLUDED.merged_into, profile = EXCLUDED.profile,
-    updated_at = EXCLUDED.updated_at, recorded_at = now()
+    updated_at = EXCLUDED.updated_at, group_id = EXCLUDED.group_id, recorded_at = now()
 """
 
 _RELEASE = """

@@ -7,7 +7,7 @@ which is how the recorder tells a first delivery from a replay.
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -15,9 +15,11 @@ import asyncpg
 from hub import metrics
 from hub.core.decide import Decided
 from hub.core.drafts import Cancellation, ScheduledCheck
+from hub.core.groups import PitchKey
 from hub.core.pii import Hasher, protected_identifiers
-from hub.core.records import OutboxEntry, ReceivedEvent
+from hub.core.records import OutboxEntry, ReceivedEvent, party_key
 from hub.core.state import Sent
+from hub.errors import StoreConflict
 from hub.storage.errors import converted
 from schemas.trigger import RuleRef, Trigger
 
@@ -27,10 +29,14 @@ class UnitOfWork:
         self._connection = connection
 
     async def add_interactions(self, received: Sequence[ReceivedEvent], hasher: Hasher) -> set[str]:
-        """Store the events not stored before; return the ids of those that were new."""
+        """Store the events not stored before; return the record keys
+        (:attr:`ReceivedEvent.record_key`) of the copies that were new.
+
+        An event done for a company is stored once, by whichever of its two copies comes
+        first; each copy is new when its customer's row in ``interaction_parties`` is."""
         if not received:
             return set()
-        columns: list[list[Any]] = [[] for _ in range(12)]
+        columns: list[list[Any]] = [[] for _ in range(13)]
         for item in received:
             event = item.event
             values = (
@@ -46,6 +52,7 @@ class UnitOfWork:
                 item.topic,
                 item.partition,
                 item.offset,
+                event.on_behalf_of,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -54,8 +61,52 @@ class UnitOfWork:
             converted("storing interactions"),
         ):
             rows = await self._connection.fetch(_INSERT_INTERACTIONS, *columns)
+            new = {row["event_id"] for row in rows}
+            parties = [item for item in received if item.side != "own"]
+            if parties:
+                new -= {item.event.event_id for item in parties}
+                new |= await self._add_parties(parties)
         metrics.labelled(metrics.DB_BATCH_SIZE, "interactions").observe(len(received))
-        return {row["event_id"] for row in rows}
+        return new
+
+    async def _add_parties(self, parties: Sequence[ReceivedEvent]) -> set[str]:
+        rows = await self._connection.fetch(
+            _INSERT_PARTIES,
+            [item.event.event_id for item in parties],
+            [item.subject_id for item in parties],
+            [item.side for item in parties],
+            [item.event.occurred_at for item in parties],
+        )
+        return {party_key(row["event_id"], row["party"]) for row in rows}
+
+    async def group_pitches(self, group_ids: Sequence[str], since: date) -> dict[PitchKey, str]:
+        """The group-level cap's claims of these groups from the week of ``since`` on."""
+        if not group_ids:
+            return {}
+        with converted("reading the group-level cap"):
+            rows = await self._connection.fetch(_SELECT_PITCHES, list(group_ids), since)
+        return {(r["group_id"], r["product"], r["week"]): r["trigger_id"] for r in rows}
+
+    async def claim_pitches(self, claims: Sequence[tuple[PitchKey, str, str]]) -> None:
+        """Write the batch's claims; :class:`StoreConflict` when another transaction
+        claimed one of them first for another trigger (the batch is then decided again)."""
+        if not claims:
+            return
+        columns = (
+            [key[0] for key, _, _ in claims],
+            [key[1] for key, _, _ in claims],
+            [key[2] for key, _, _ in claims],
+            [trigger for _, trigger, _ in claims],
+            [customer for _, _, customer in claims],
+        )
+        with converted("claiming under the group-level cap"):
+            await self._connection.execute(_INSERT_PITCHES, *columns)
+            rows = await self._connection.fetch(_SELECT_CLAIMED, *columns[:4])
+        if rows:
+            taken = rows[0]
+            raise StoreConflict(
+                f"another worker pitched {taken['product']} to group {taken['group_id']} first; decide again"
+            )
 
     async def unpublished_triggers(self, shards: Sequence[int]) -> list[OutboxEntry]:
         """Triggers an earlier owner of these shards recorded but did not get to publish."""
@@ -234,12 +285,46 @@ class UnitOfWork:
 
 _INSERT_INTERACTIONS = """
 INSERT INTO interactions (event_id, customer_id, channel, type, occurred_at, received_at,
-                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset)
+                          source, payload, identifiers, kafka_topic, kafka_partition, kafka_offset,
+                          on_behalf_of)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
                      $6::timestamptz[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::text[],
-                     $11::integer[], $12::bigint[])
+                     $11::integer[], $12::bigint[], $13::text[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
+"""
+
+# The company's copy returns its company as the party; the acting one's copy returns none.
+# Only for an event first stored as done for a company: an event_id seen before as a
+# plain event (version 1) is a duplicate, whatever a later copy adds.
+_INSERT_PARTIES = """
+INSERT INTO interaction_parties (event_id, customer_id, role, occurred_at)
+SELECT p.event_id, p.customer_id, p.role, p.occurred_at
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+     AS p(event_id, customer_id, role, occurred_at)
+JOIN interactions i ON i.event_id = p.event_id AND i.on_behalf_of IS NOT NULL
+ON CONFLICT (event_id, customer_id) DO NOTHING
+RETURNING event_id, CASE WHEN role = 'represented' THEN customer_id END AS party
+"""
+
+_SELECT_PITCHES = """
+SELECT group_id, product, week, trigger_id FROM group_pitches
+WHERE group_id = ANY ($1::text[]) AND week >= $2::date
+"""
+
+_INSERT_PITCHES = """
+INSERT INTO group_pitches (group_id, product, week, trigger_id, customer_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::text[])
+ON CONFLICT (group_id, product, week) DO NOTHING
+"""
+
+# Of the batch's claims, those another trigger holds (inserted by a transaction that
+# committed while this one waited on the key).
+_SELECT_CLAIMED = """
+SELECT p.group_id, p.product FROM group_pitches p
+JOIN unnest($1::text[], $2::text[], $3::date[], $4::text[]) AS c(group_id, product, week, trigger_id)
+  ON p.group_id = c.group_id AND p.product = c.product AND p.week = c.week
+WHERE p.trigger_id <> c.trigger_id
 """
 
 _SELECT_UNPUBLISHED = """

@@ -42,7 +42,7 @@ async def own_database() -> AsyncIterator[str]:
 async def _live_run(hub: HubUnderTest, url: str) -> None:
     """The simulator's traffic (duplicates, customers named by identifiers only) through a worker."""
     start = datetime.now(UTC) - timedelta(seconds=3 * EVENTS + 3600)
-    traffic = TrafficGenerator(CUSTOMERS, seed=int(time.time()), start=start, bad_share=0.0)
+    traffic = TrafficGenerator(CUSTOMERS, seed=int(time.time()), start=start, bad_share=0.0, groups=3)
     profiles, events = list(traffic.profiles()), list(traffic.events(EVENTS))
     unique = len({json.loads(r.value)["event_id"] for r in events})
     await hub.produce([(r.topic, r.key, r.value) for r in profiles])
@@ -109,7 +109,12 @@ async def test_a_backtest_of_the_rules_in_force_decides_what_the_live_worker_log
     assert replayed.keys() == logged.keys()
     differing = [(k, logged[k], replayed[k]) for k in logged if logged[k] != replayed[k]]
     assert not differing, differing[:5]
-    assert report.customers == CUSTOMERS
+    # The companies' copies of events done for them are replayed as the worker decided
+    # them (the simulator's groups act through the people): companies are customers too.
+    with_events = await fetch(_EVENTS_BY_CUSTOMER)
+    assert report.customers == len(with_events) > CUSTOMERS
+    company_rules = {"key_account_large_outflow", "company_fx_hedging_cross_sell", "key_account_complaint"}
+    assert company_rules & {v[1] for v in logged.values()}, "the run decided for companies"
 
     await _a_changed_copy_from_the_command_line(hub, tmp_path, own_database)
     await _a_sample_split_over_processes(hub)
@@ -172,4 +177,10 @@ async def _a_sample_split_over_processes(hub: HubUnderTest) -> None:
     assert reports[0]["rules"] == reports[1]["rules"]
 
 
-_EVENTS_BY_CUSTOMER = "SELECT customer_id, count(*) AS n FROM interactions GROUP BY customer_id"
+# Each customer's copies: their own events, and a company's copies of events done for it.
+_EVENTS_BY_CUSTOMER = """
+SELECT customer_id, count(*) AS n FROM (
+    SELECT customer_id FROM interactions
+    UNION ALL SELECT customer_id FROM interaction_parties WHERE role = 'represented'
+) AS copies GROUP BY customer_id
+"""

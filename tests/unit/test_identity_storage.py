@@ -5,10 +5,10 @@ import re
 from datetime import UTC, datetime
 
 from hub.core.pii import Hasher, Keyring
-from hub.profiles import merged_into_of
+from hub.profiles import merged_into_of, without_personal_numbers
 from hub.storage.identity import claims_of, stored_profile
 from schemas.profile import CustomerProfile, Identifiers
-from tests.factories import profile, raw
+from tests.factories import company, profile, raw
 
 HASHER = Hasher("k1", b"a test key of some length")
 ACCOUNT = "6222000011112222"
@@ -106,3 +106,26 @@ def test_merged_into_of_a_profile_with_merged_into_null_is_none() -> None:
 def test_merged_into_of_a_merged_version_2_profile_is_the_survivor() -> None:
     merged = CustomerProfile(customer_id="C1", schema_version=2, merged_into="C2", updated_at=UPDATED)
     assert merged_into_of(merged.model_dump_json().encode()) == "C2"
+
+
+CODE = "91310000MA1FL8XQ3K"
+
+
+def test_an_organisation_code_is_stored_masked_beside_its_keyed_hash_and_read_back() -> None:
+    firm = CustomerProfile.model_validate(company(corporate={"organisation_code": CODE}))
+    text = stored_profile(firm, claims_of(firm, HASHER), HASHER)
+    assert CODE not in text
+    corporate = json.loads(text)["corporate"]
+    assert corporate["organisation_code"] == "**************XQ3K"
+    assert corporate["organisation_code_hash"] == HASHER.digest("organisation_code", CODE)
+    again = CustomerProfile.model_validate_json(text)
+    assert again.corporate is not None and again.corporate.organisation_code == "**************XQ3K"
+
+
+def test_the_workers_profile_table_keeps_no_organisation_code_nor_identifiers() -> None:
+    firm = CustomerProfile.model_validate(
+        company(corporate={"organisation_code": CODE}, identifiers={"account_no": [ACCOUNT]})
+    )
+    hot = without_personal_numbers(firm).model_dump_json()
+    assert CODE not in hot and ACCOUNT not in hot
+    assert CustomerProfile.model_validate_json(hot).group_id == firm.group_id

@@ -21,6 +21,7 @@ const testid = (name) => $(`[data-testid="${name}"]`);
 
 const state = {
   customerId: null, cursor: null, decisions: [], generation: 0, triggerLoads: 0, pendingDeepLink: null,
+  groupId: null, groupCursor: null,
 };
 
 class ApiError extends Error {
@@ -161,7 +162,10 @@ function renderProfile(customer) {
   testid("customer-id").textContent = customer.customer_id;
   testid("tier").textContent = customer.tier;
   testid("segment").textContent = customer.segment || "unknown";
-  testid("rm").textContent = customer.rm_id || "none assigned";
+  const team = customer.rm_team;
+  testid("rm").textContent = team ? rmTeam(team) : customer.rm_id || "none assigned";
+  testid("customer-type").textContent = customer.customer_type === "corporate"
+    ? (customer.group_id ? `company, member of ${customer.group_id}` : "company") : "person";
   const aum = customer.assets_under_management;
   $("#aum").textContent = aum ? formatAmount(aum.amount, aum.currency) : "unknown";
   $("#products").textContent = customer.products && customer.products.length
@@ -207,7 +211,16 @@ function renderProfile(customer) {
     : [element("p", { class: "empty", text: "No open complaints." })]));
 }
 
-function timelineItem(item) {
+const rmTeam = (team) => [`lead ${team.lead_rm_id}`, ...team.members].join(", ");
+
+// Who did it: in a group's timeline always; in a customer's own only when someone acted
+// for a company (interaction v2 on_behalf_of).
+function whoDidIt(item, always) {
+  if (item.on_behalf_of) return `${item.customer_id} for ${item.on_behalf_of}`;
+  return always ? item.customer_id : null;
+}
+
+function timelineItem(item, testId = "timeline-item", always = false) {
   const icon = element("span", {
     class: "icon", role: "img", "aria-label": item.channel, title: item.channel,
     text: CHANNEL_ICONS[item.channel] || "•",
@@ -215,14 +228,18 @@ function timelineItem(item) {
   const when = element("span", { class: "when" },
     element("time", { datetime: item.occurred_at, title: item.occurred_at, text: localTime(item.occurred_at) }),
     element("span", { class: "type", "data-type": item.type, text: humanise(item.type) }));
-  const what = element("span", { class: "what", text: summary(item) });
-  return element("li", { "data-testid": "timeline-item", "data-channel": item.channel, "data-event-id": item.event_id },
-    icon, when, what);
+  const who = whoDidIt(item, always);
+  const what = element("span", { class: "what" }, summary(item),
+    who ? element("span", { class: "who", "data-testid": "who", text: who }) : null);
+  return element("li", {
+    "data-testid": testId, "data-channel": item.channel, "data-event-id": item.event_id,
+    "data-customer-id": item.customer_id, "data-on-behalf-of": item.on_behalf_of || "",
+  }, icon, when, what);
 }
 
 function appendTimeline(page, replace) {
   const list = testid("timeline");
-  const items = page.items.map(timelineItem);
+  const items = page.items.map((item) => timelineItem(item));
   if (replace) {
     list.replaceChildren(...(items.length ? items : [element("li", { class: "empty", text: "No interactions." })]));
   } else {
@@ -244,6 +261,92 @@ function renderTriggers() {
       d.channel ? `via ${d.channel}` : null, localTime(d.decided_at),
     ].filter(Boolean).join(" · ") })))
     : [element("li", { class: "empty", text: everything ? "No decisions." : "No triggers sent." })]));
+}
+
+function renderGroup(group) {
+  testid("group-id").textContent = group.group_id;
+  testid("group-tier").textContent = humanise(group.tier);
+  testid("group-industry").textContent = group.industry ? humanise(group.industry) : "unknown";
+  testid("group-rm-team").textContent = group.rm_team ? rmTeam(group.rm_team) : "none named";
+
+  const empty = (text) => element("li", { class: "empty", text });
+  testid("group-members").replaceChildren(...(group.members.length ? group.members.map((m) =>
+    element("li", { "data-testid": "group-member", "data-customer-id": m.customer_id },
+      element("strong", { text: m.customer_id }),
+      ` · ${humanise(m.tier)}${m.industry ? " · " + humanise(m.industry) : ""}`,
+      m.depth > 1 ? ` · in ${m.parent_id}` : "",
+      m.rm_team ? ` · RM ${m.rm_team.lead_rm_id}` : "")) : [empty("No member companies.")]));
+
+  testid("group-representatives").replaceChildren(...(group.representatives.length
+    ? group.representatives.map((r) => element("li", {
+        "data-testid": "representative", "data-customer-id": r.customer_id, "data-on-behalf-of": r.on_behalf_of,
+        text: `${r.customer_id} for ${r.on_behalf_of} · ${r.interactions} contact(s), last ${localTime(r.last_at)}`,
+      }))
+    : [empty("Nobody has acted for the group's companies yet.")]));
+
+  testid("group-complaints").replaceChildren(...(group.open_complaints.length
+    ? group.open_complaints.map((c) => element("div", { "data-testid": "group-complaint", "data-complaint-id": c.complaint_id },
+        element("strong", { text: c.complaint_id }), " ",
+        element("span", { class: `severity-${c.severity}`, text: `${c.severity} severity` }),
+        ` · ${humanise(c.category || "")} · by ${c.customer_id}${c.on_behalf_of ? " for " + c.on_behalf_of : ""}` +
+        ` · opened ${localTime(c.opened_at)}`))
+    : [element("p", { class: "empty", text: "No open complaints." })]));
+
+  const triggers = testid("group-triggers");
+  if (group.recent_triggers === null) {
+    triggers.replaceChildren(empty("Not visible with this token."));
+  } else {
+    triggers.replaceChildren(...(group.recent_triggers.length ? group.recent_triggers.map((d) =>
+      element("li", { "data-testid": "group-trigger", "data-customer-id": d.customer_id, "data-rule-id": d.rule_id },
+        element("span", { "data-testid": "trigger-reason", text: d.reason }),
+        element("span", { class: "meta", text: [d.customer_id, d.rule_id, humanise(d.kind),
+          d.channel ? `via ${d.channel}` : null, localTime(d.decided_at)].filter(Boolean).join(" · ") })))
+      : [empty("No triggers sent.")]));
+  }
+
+  const filter = testid("group-member-filter");
+  const choices = [group.group_id, ...group.members.map((m) => m.customer_id)];
+  filter.replaceChildren(element("option", { value: "", text: "whole group" }),
+    ...choices.map((id) => element("option", { value: id, text: id })));
+}
+
+function appendGroupTimeline(page, replace) {
+  const list = testid("group-timeline");
+  const items = page.items.map((item) => timelineItem(item, "group-timeline-item", true));
+  if (replace) {
+    list.replaceChildren(...(items.length ? items : [element("li", { class: "empty", text: "No interactions." })]));
+  } else {
+    list.append(...items);
+  }
+  state.groupCursor = page.next_cursor;
+  testid("group-more").hidden = !page.next_cursor;
+}
+
+async function loadGroupTimeline(cursor, current) {
+  const groupId = state.groupId;
+  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const member = testid("group-member-filter").value;
+  if (member) query.append("member", member);
+  if (cursor) query.set("cursor", cursor);
+  const page = await api(`/groups/${encodeURIComponent(groupId)}/history?${query}`);
+  if (current() && state.groupId === groupId) appendGroupTimeline(page, !cursor);
+}
+
+// A company's page shows its group at once: the group it is a member of, or the group it is.
+async function loadGroup(customer, current) {
+  if (customer.customer_type !== "corporate") return;
+  let group;
+  try {
+    group = await api(`/groups/${encodeURIComponent(customer.group_id || customer.customer_id)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return;  // its group has no profile yet
+    throw error;
+  }
+  if (!current() || group.members.length === 0) return;  // a company in no group
+  state.groupId = group.group_id;
+  renderGroup(group);
+  testid("group").hidden = false;
+  await loadGroupTimeline(null, current);
 }
 
 // --- loading -------------------------------------------------------------------------
@@ -317,6 +420,11 @@ function forgetCustomer() {
   testid("timeline").replaceChildren();
   testid("triggers").replaceChildren();
   testid("more").hidden = true;
+  state.groupId = null;
+  state.groupCursor = null;
+  testid("group").hidden = true;
+  testid("group-timeline").replaceChildren();
+  testid("group-more").hidden = true;
 }
 
 // Find a customer by id or identifier, then show them. Every lookup goes through
@@ -338,6 +446,7 @@ async function findCustomer(kind, value) {
     history.replaceState(null, "", `/?customer=${encodeURIComponent(customer.customer_id)}`);
     const triggers = loadTriggers(customer.customer_id);
     await loadHistory(customer.customer_id, null, current);
+    await loadGroup(customer, current);
     await triggers;
   });
 }
@@ -391,6 +500,14 @@ function start() {
     }
   });
   $("#show-suppressed").addEventListener("change", renderTriggers);
+  testid("group-member-filter").addEventListener("change", () => {
+    if (state.groupId) busy("customer_id", (current) => loadGroupTimeline(null, current));
+  });
+  testid("group-more").addEventListener("click", () => {
+    if (state.groupId && state.groupCursor) {
+      busy("customer_id", (current) => loadGroupTimeline(state.groupCursor, current));
+    }
+  });
 
   const deepLink = new URLSearchParams(location.search).get("customer");
   if (deepLink) {

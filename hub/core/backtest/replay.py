@@ -10,16 +10,19 @@ the stored ones, and the checks still pending after the customer's last event fi
 the history's event time (its shard's, as the live worker saw it) passed them.
 
 A declined offer counts from the time of its outcome: the events are decided in runs
-between declines, each run knowing the declines before it.
+between declines, each run knowing the declines before it. A company's history holds the
+copies of events done for it as the worker decided them, and the group-level cap's
+claims as stored (``pitches``), which need other members' decisions.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.core.decide import Decided, DecisionConfig, decide_due
 from hub.core.drafts import ScheduledCheck
 from hub.core.fold import Subjects, answers, decide_batch, event_clock, watermarks
+from hub.core.groups import GroupPitches, PitchKey
 from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.profile import CustomerProfile
@@ -47,6 +50,12 @@ class CustomerHistory:
     """In event-time order (or as the worker recorded them), each event id once (the
     stored history's key)."""
     declines: Sequence[Decline] = ()
+    groups: Mapping[str, CustomerProfile] = field(default_factory=dict)
+    """Profiles of the groups (profile v3), by id: where a company's top group is found."""
+    pitches: Mapping[PitchKey, str] = field(default_factory=dict)
+    """The group-level cap's claims as stored: a replay of the rules in force finds the
+    worker's own claims and the other members' as the worker did. (A candidate rule's new
+    pitches are capped only against those, not against other members' replayed ones.)"""
 
 
 def replay_customer(
@@ -63,13 +72,16 @@ class CustomerReplay:
     """One customer's replay in steps: decided :meth:`through` an event, :meth:`forked`
     to go on from there under other rules, then :meth:`finish`-ed."""
 
-    __slots__ = ("_config", "_decided", "_done", "_history", "_pending", "_runs", "_state")
+    __slots__ = ("_config", "_decided", "_done", "_history", "_pending", "_pitches", "_runs", "_state")
 
     def __init__(self, history: CustomerHistory, config: DecisionConfig) -> None:
         self._history, self._config = history, config
         self._state = CustomerState()
         self._pending: dict[str, ScheduledCheck] = {}
         self._decided: list[Decided] = []
+        # The group-level cap's claims, the stored ones and the replay's own since: like
+        # the state, they go on from one run (and batch) to the next.
+        self._pitches = GroupPitches(dict(history.pitches))
         self._runs = _runs_between_declines(history)
         self._done = 0
         """The events before this index are decided."""
@@ -97,6 +109,7 @@ class CustomerReplay:
         other._state = self._state.copy()
         other._pending = dict(self._pending)
         other._decided = list(self._decided)
+        other._pitches = GroupPitches(dict(self._pitches.stored))
         return other
 
     def finish(self, horizon: datetime | None) -> list[Decided]:
@@ -104,17 +117,17 @@ class CustomerReplay:
         history = self._history
         self.through(len(history.events))
         if horizon is not None:
-            subjects = _subjects(history, self._state, _declined_by(history.declines, horizon))
+            subjects = _subjects(history, self._state, _declined_by(history.declines, horizon), self._pitches)
             for check, _ in _due(self._pending, horizon, history.shard):
                 self._decided += decide_due(check, subjects.of(history.customer_id), self._config).decided
         return self._decided
 
     def _decide(self, run: Sequence[ReceivedEvent], declined: dict[str, datetime]) -> None:
         history, pending = self._history, self._pending
-        subjects = _subjects(history, self._state, declined)
+        subjects = _subjects(history, self._state, declined, self._pitches)
         mark = watermarks(run).get(history.shard)
         due = _due(pending, mark, history.shard)
-        out = decide_batch(run, {item.event.event_id for item in run}, due, subjects, self._config)
+        out = decide_batch(run, {item.record_key for item in run}, due, subjects, self._config)
         # In the recorder's order: the run's follow-ups cancel checks stored before it,
         # then its own schedules are stored, then what it fired or answered is settled.
         for cancellation in out.cancellations:
@@ -184,16 +197,18 @@ def _declined_by(declines: Sequence[Decline], at: datetime) -> dict[str, datetim
     return known
 
 
-def _subjects(history: CustomerHistory, state: CustomerState, declined: dict[str, datetime]) -> Subjects:
-    profile = history.profile
+def _subjects(
+    history: CustomerHistory, state: CustomerState, declined: dict[str, datetime], pitches: GroupPitches
+) -> Subjects:
+    profile, me, groups = history.profile, history.customer_id, history.groups
 
     def state_of(_: str) -> CustomerState:
         return state
 
-    def profile_of(_: str) -> CustomerProfile | None:
-        return profile
+    def profile_of(customer_id: str) -> CustomerProfile | None:
+        return profile if customer_id == me else groups.get(customer_id)
 
-    return Subjects(state_of, profile_of, {history.customer_id: declined}, _no_topic)
+    return Subjects(state_of, profile_of, {me: declined}, _no_topic, pitches)
 
 
 def _no_topic(_: Trigger) -> str:

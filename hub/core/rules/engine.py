@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 
 from hub.core.drafts import Cancellation, ScheduledCheck, TriggerDraft
 from hub.core.money import Rates, UnknownCurrency, convert
+from hub.core.records import SIDES, Side
 from hub.core.rules.matching import (
     Compiled,
     Matcher,
     compile_match,
     event_money,
+    large_outflow,
     payload_value,
     profile_holds,
 )
@@ -31,7 +33,7 @@ from hub.core.rules.spec import Override, ProfileCondition, RuleSpec, TriggerSpe
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
-from schemas.trigger import RuleRef, Tier
+from schemas.trigger import Addressee, AddresseeRole, RuleRef, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Context:
     tier: Tier
     rates: Rates
     time_zone: ZoneInfo
+    group: CustomerProfile | None = None
+    """The profile of the top group a company belongs to, if any (for ``group_lead_rm``)."""
     anniversaries: dict[str, _Anniversary] = field(
         default_factory=dict, init=False, compare=False, repr=False
     )
@@ -101,27 +105,28 @@ class RuleIndex:
 
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         self.rules = tuple(rules)
-        self._plans: dict[tuple[str, str], _Plan] = {}
+        self._plans: dict[tuple[str, str, Side], _Plan] = {}
         self._by_id: dict[str, RuleSpec] = {}
         for rule in self.rules:
             if rule.enabled:
                 self._by_id.setdefault(rule.id, rule)
 
-    def plan(self, channel: str, type_: str) -> _Plan:
-        plan = self._plans.get((channel, type_))
+    def plan(self, channel: str, type_: str, side: Side = "own") -> _Plan:
+        """The rules that look at events of this kind seen from ``side`` (a rule's ``sides``)."""
+        plan = self._plans.get((channel, type_, side))
         if plan is None:
-            plan = self._plans[channel, type_] = self._compile(channel, type_)
+            plan = self._plans[channel, type_, side] = self._compile(channel, type_, side)
         return plan
 
     def enabled(self, rule_id: str) -> RuleSpec | None:
         """The first enabled rule of this id."""
         return self._by_id.get(rule_id)
 
-    def _compile(self, channel: str, type_: str) -> _Plan:
+    def _compile(self, channel: str, type_: str, side: Side) -> _Plan:
         counting: list[tuple[str, Matcher | Literal[True], timedelta]] = []
         steps: list[_Step] = []
         for rule in self.rules:
-            if not rule.enabled:
+            if not rule.enabled or side not in rule.when.sides:
                 continue
             when = rule.when
             if when.count is not None and when.event is not None:
@@ -172,14 +177,15 @@ def _holds(compiled: Compiled, event: Interaction, rates: Rates) -> bool:
 
 
 def evaluate_event(
-    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context
+    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context, side: Side = "own"
 ) -> Evaluation:
-    """What ``event`` (new to the hub) makes the rules propose, given the state before it."""
+    """What ``event`` (new to the hub) makes the rules propose, given the state before it,
+    for the customer of ``ctx``, whom the event concerns as ``side``."""
     out = Evaluation()
     rates = ctx.rates
     facts: _Facts | None = None
     evidence: tuple[str, ...]
-    for step in rule_index(rules).plan(event.channel, event.type).steps:
+    for step in rule_index(rules).plan(event.channel, event.type, side).steps:
         rule = step.rule
         when = rule.when
         if when.annual is not None:
@@ -200,6 +206,8 @@ def evaluate_event(
                 continue
         if not profile_holds(when.profile, ctx.profile, ctx.tier):
             continue
+        if when.outflow is not None and not large_outflow(when.outflow, event, ctx.profile, rates):
+            continue
         if facts is None:
             facts = _Facts(event, rates)
         rule_facts = facts.with_count(count)
@@ -218,13 +226,15 @@ def evaluate_event(
     return out
 
 
-def count_event(event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates) -> None:
-    """Count ``event`` for every rule that counts events like it; once per event id.
+def count_event(
+    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates, side: Side = "own"
+) -> None:
+    """Count ``event`` for every rule that counts events like it from ``side``; once per event id.
 
     Run for every event, replays included, before :func:`evaluate_event`: a state lost
     with a crashed batch gets its counts back when the batch is replayed.
     """
-    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type).counting:
+    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type, side).counting:
         if counts is True or counts(event, rates):
             state.mark(rule_id, event.event_id, event.occurred_at, within)
 
@@ -234,22 +244,22 @@ def conditions_of(
 ) -> list[tuple[Compiled, ProfileCondition | None]]:
     """What makes any of ``rule_ids`` act on an event of this kind: count it, be answered
     by it, or be met by it by a customer whose profile holds (the condition, or None for
-    any customer); an annual rule, which looks at every event: True. An event that holds
-    none of them is, for those rules, as if it were not there."""
-    plan = rule_index(rules).plan(channel, type_)
-    found: list[tuple[Compiled, ProfileCondition | None]] = [
-        (counts, None) for rule_id, counts, _ in plan.counting if rule_id in rule_ids
-    ]
-    for step in plan.steps:
-        when = step.rule.when
-        if step.rule.id not in rule_ids:
-            continue
-        if when.annual is not None:
-            found.append((True, None))
-        if step.answers is not False:
-            found.append((step.answers, None))
-        if step.meets is not False:
-            found.append((step.meets, when.profile))
+    any customer); an annual rule, which looks at every event: True; from any side. An
+    event that holds none of them is, for those rules, as if it were not there."""
+    found: list[tuple[Compiled, ProfileCondition | None]] = []
+    for side in SIDES:
+        plan = rule_index(rules).plan(channel, type_, side)
+        found += [(counts, None) for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
+        for step in plan.steps:
+            when = step.rule.when
+            if step.rule.id not in rule_ids:
+                continue
+            if when.annual is not None:
+                found.append((True, None))
+            if step.answers is not False:
+                found.append((step.answers, None))
+            if step.meets is not False:
+                found.append((step.meets, when.profile))
     return found
 
 
@@ -301,7 +311,14 @@ def _draft(
         once_per=spec.once_per,
         cap_key=None if spec.cap_by is None else str(facts.get(f"payload.{spec.cap_by}")),
         reached_by=None if event is None else event.channel,
+        addressed_to=None if spec.address_to is None else addressee(spec.address_to, ctx),
     )
+
+
+def addressee(role: AddresseeRole, ctx: Context) -> Addressee:
+    """The RM a rule addresses its trigger to, from the company's or its group's team."""
+    profile = ctx.profile if role == "lead_rm" else ctx.group
+    return Addressee(role=role, rm_id=profile.lead_rm_id if profile is not None else None)
 
 
 def _check(

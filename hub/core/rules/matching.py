@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from hub.core.money import Rates, UnknownCurrency, convert
-from hub.core.rules.spec import EventMatch, Predicate, ProfileCondition
+from hub.core.rules.spec import EventMatch, OutflowCondition, Predicate, ProfileCondition
 from schemas.interaction import (
     Interaction,
     TellerCashEvent,
@@ -92,7 +92,32 @@ def profile_holds(condition: ProfileCondition | None, profile: CustomerProfile |
         and (condition.holds_any_of is None or bool(held & set(condition.holds_any_of)))
         and (condition.holds_none_of is None or not held & set(condition.holds_none_of))
         and (condition.segment_in is None or profile.segment in condition.segment_in)
+        and (condition.customer_type is None or profile.customer_type == condition.customer_type)
+        and (condition.in_group is None or (profile.group_id is not None) == condition.in_group)
     )
+
+
+def large_outflow(
+    condition: OutflowCondition, event: Interaction, profile: CustomerProfile | None, rates: Rates
+) -> bool:
+    """Whether the money ``event`` moves is large for the company (:class:`OutflowCondition`)."""
+    money = event_money(event)
+    if money is None:
+        return False
+    try:
+        amount = convert(*money, rates.home, rates=rates)
+        floor = condition.or_money_at_least
+        if floor is not None and amount >= convert(floor.amount, floor.currency, rates.home, rates=rates):
+            return True
+        corporate = profile.corporate if profile is not None else None
+        deposits = corporate.deposits if corporate is not None else None
+        if deposits is None:
+            return False
+        return amount >= condition.share_of_deposits * convert(
+            deposits.amount, deposits.currency, rates.home, rates=rates
+        )
+    except UnknownCurrency:
+        return False
 
 
 def _is_number(value: Any) -> bool:

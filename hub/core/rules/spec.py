@@ -20,7 +20,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from schemas.trigger import ContactChannel, Tier, TriggerKind
+from hub.core.records import Side
+from schemas.profile import CustomerType
+from schemas.trigger import AddresseeRole, ContactChannel, Tier, TriggerKind
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(d|h|m|s)\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -87,6 +89,18 @@ class ProfileCondition(_Spec):
     holds_any_of: list[str] | None = None
     holds_none_of: list[str] | None = None
     segment_in: list[str] | None = None
+    customer_type: CustomerType | None = None
+    """A person or a company (profile v3; every earlier profile is a person)."""
+    in_group: bool | None = None
+    """Whether the company is a member of a group (profile v3 ``corporate.group_id``)."""
+
+
+class OutflowCondition(_Spec):
+    """Money out that is large for the company: at least ``share_of_deposits`` of its
+    deposits (profile v3 ``corporate.deposits``), or at least ``or_money_at_least``."""
+
+    share_of_deposits: Decimal = Field(gt=0, le=1)
+    or_money_at_least: MoneyAtLeast | None = None
 
 
 class AbsentCondition(_Spec):
@@ -117,13 +131,21 @@ class AnnualCondition(_Spec):
     local_time: time = time(9, 0)
 
 
+PERSONAL_SIDES: tuple[Side, ...] = ("own", "acting")
+
+
 class When(_Spec):
+    sides: list[Side] = Field(default_factory=lambda: list(PERSONAL_SIDES), min_length=1)
+    """Which copies of an event the rule looks at: the customer's ``own`` events, those
+    they did ``acting`` for a company, and a company's copy of an event someone did for
+    it (``represented``). By default a customer's events, as before there were companies."""
     event: EventMatch | None = None
     count: CountCondition | None = None
     profile: ProfileCondition | None = None
     absent: AbsentCondition | None = None
     at: AtCondition | None = None
     annual: AnnualCondition | None = None
+    outflow: OutflowCondition | None = None
 
     @model_validator(mode="after")
     def _one_timing(self) -> "When":
@@ -151,12 +173,15 @@ class TriggerSpec(_Spec):
     """A payload field whose value is the product (e.g. ``product`` of an application)."""
     priority: int = Field(ge=0, le=100)
     reason: str = Field(min_length=1)
-    channels: dict[Literal["default", "private", "wealth", "affluent", "mass"], list[ContactChannel]]
+    channels: dict[Literal["default"] | Tier, list[ContactChannel]]
     valid_for: Duration = timedelta(days=7)
     once_per: Duration | None = None
     cap_by: str | None = None
     """A payload field that tells reasons apart for the caps, e.g. each complaint is its own."""
     overrides: list[Override] = Field(default_factory=list)
+    address_to: AddresseeRole | None = None
+    """The RM the trigger is for: the company's ``lead_rm``, or the ``group_lead_rm`` of
+    the group it belongs to (the top group's team)."""
 
     @model_validator(mode="after")
     def _has_default_channels(self) -> "TriggerSpec":

@@ -9,9 +9,11 @@ from hub.storage.audit import AuditEntry, AuditQuery, CustomerRead
 from hub.storage.customer_reads import (
     CustomerIds,
     DecisionRecord,
+    GroupMember,
     InteractionRecord,
     OpenComplaint,
     Position,
+    Representative,
     StoredProfile,
 )
 from tests.factories import NOW
@@ -89,6 +91,10 @@ class FakeReads:
     history_calls: list[dict[str, object]] = field(default_factory=list)
     failure: Exception | None = None
     """Raised by every read when set: a store outage, a bug."""
+    profiles: dict[str, StoredProfile] = field(default_factory=dict)
+    """Further customers with a profile (the group view's companies)."""
+    members: dict[str, list[GroupMember]] = field(default_factory=dict)
+    """Group id -> its member companies."""
 
     async def is_ready(self) -> bool:
         return self.ready
@@ -98,13 +104,15 @@ class FakeReads:
             raise self.failure
         if customer_id in ("C1", "C9"):
             return CustomerIds(customer_id, "C1", ("C1", "C9"))
+        if customer_id in self.profiles:
+            return CustomerIds(customer_id, customer_id, (customer_id,))
         return None
 
     async def customer_by_lookup_keys(self, lookup_keys: Sequence[str]) -> str | None:
         return None
 
     async def profile(self, customer_id: str) -> StoredProfile | None:
-        return None
+        return self.profiles.get(customer_id)
 
     async def open_complaints(self, ids: Sequence[str]) -> list[OpenComplaint]:
         return []
@@ -123,7 +131,7 @@ class FakeReads:
         limit: int,
     ) -> list[InteractionRecord]:
         self.history_calls.append(
-            {"channels": list(channels), "since": since, "until": until, "after": after}
+            {"ids": list(ids), "channels": list(channels), "since": since, "until": until, "after": after}
         )
         rows = [e for e in self.events if after is None or (e.occurred_at, e.event_id) < after]
         return rows[:limit]
@@ -133,6 +141,15 @@ class FakeReads:
     ) -> list[DecisionRecord]:
         rows = [d for d in self.logged if after is None or (d.decided_at, d.decision_id) < after]
         return rows[:limit]
+
+    async def group_members(self, group_id: str) -> list[GroupMember]:
+        return self.members.get(group_id, [])
+
+    async def representatives(self, ids: Sequence[str]) -> list[Representative]:
+        return []
+
+    async def recent_triggers(self, ids: Sequence[str], *, limit: int) -> list[DecisionRecord]:
+        return self.logged[:limit]
 
 
 @dataclass

@@ -749,9 +749,15 @@ def test_count_match_narrows_what_is_counted() -> None:
     assert outcomes(decision) == []  # three successful logins are not three failed ones
 
 
-def test_the_default_rule_file_holds_the_ten_moments() -> None:
+def test_the_default_rule_file_holds_the_ten_moments_then_the_key_account_moments() -> None:
     ids = [rule.id for rule in config().rules]
-    assert ids == [
+    assert ids[10:] == [
+        "key_account_large_outflow",
+        "company_fx_hedging_cross_sell",
+        "key_account_complaint",
+        "group_member_deposit_maturing",
+    ]
+    assert ids[:10] == [
         WALK_IN,
         BIRTHDAY,
         TIME_DEPOSIT,

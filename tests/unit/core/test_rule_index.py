@@ -401,6 +401,15 @@ def test_an_event_meets_only_the_rules_that_can_match_its_kind() -> None:
         "birthday_greeting",
         "fx_active_up_sell",
         "travel_or_study_card",
+        "company_fx_hedging_cross_sell",
+    ]
+    # A treasurer's exchange for a company is no personal moment; the company's copy
+    # meets only the company rules.
+    assert [step.rule.id for step in index.plan("teller", "fx_exchange", "acting").steps] == [
+        "birthday_greeting"
+    ]
+    assert [step.rule.id for step in index.plan("teller", "fx_exchange", "represented").steps] == [
+        "company_fx_hedging_cross_sell"
     ]
     assert steps[("web", "application_submitted")] == ["birthday_greeting", "abandoned_application"]
     counting = {kind: [rule_id for rule_id, _, _ in index.plan(*kind).counting] for kind in KINDS}

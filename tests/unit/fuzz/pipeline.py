@@ -22,6 +22,7 @@ from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
 from hub.dead_letter import SourceRecord, raw_as_text
 from schemas import topics
+from schemas.headers import PARTY_ID
 from schemas.interaction import INTERACTION_ADAPTER, Interaction
 from schemas.profile import CustomerProfile
 from schemas.rejected import RejectedRecord
@@ -90,9 +91,15 @@ class Pipeline:
         ]
         home = self.loop.run_until_complete(h.ingestor.handle(records))
         assert home == [], "no record is at home in this harness"
-        assert len(h.sink.sent) == len(records), "one output per record"
+        # A company's copy of an event done for it (on_behalf_of) is an output of its own.
+        copies = [sent for sent in h.sink.sent if PARTY_ID in (sent[3] or {})]
+        outputs = [sent for sent in h.sink.sent if PARTY_ID not in (sent[3] or {})]
+        assert len(outputs) == len(records), "one output per record, besides the companies' copies"
+        for topic, key, body, headers in copies:
+            assert topic == h.accepted and headers[PARTY_ID] == key
+            assert INTERACTION_ADAPTER.validate_json(body).on_behalf_of is not None
         events = []
-        for record, (topic, key, body, headers) in zip(records, h.sink.sent, strict=True):
+        for record, (topic, key, body, headers) in zip(records, outputs, strict=True):
             if topic == h.dlq:
                 self._check_dead_letter(record, key, body, headers)
                 continue

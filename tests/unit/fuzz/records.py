@@ -59,7 +59,7 @@ HUGE_NUMBERS = [0, -1, 2**31, 2**63, -(2**63) - 1, 10**40, 1.5, -0.0, 1e308]
 
 def _envelope_schemas() -> dict[str, Schema]:
     """Each channel and type's envelope schema, by its $defs name."""
-    schema = load("interaction.v1")
+    schema = load("interaction.v2")
     return {
         ref.removeprefix("#/$defs/"): schema["$defs"][ref.removeprefix("#/$defs/")]
         for channel in schema["discriminator"]["mapping"].values()
@@ -85,6 +85,9 @@ def _named(record: dict[str, Any], numbers: dict[str, str], fallback: str) -> di
     # What the JSON Schema cannot say: a customer_id or at least one identifier.
     if not any(record["customer"].get(k) for k in IDENTITY):
         record["customer"]["customer_id"] = fallback
+    # Nor that on_behalf_of needs schema_version 2.
+    if record.get("on_behalf_of") is not None:
+        record["schema_version"] = 2
     return record
 
 
@@ -92,7 +95,7 @@ def _named(record: dict[str, Any], numbers: dict[str, str], fallback: str) -> di
 def valid_envelopes() -> st.SearchStrategy[dict[str, Any]]:
     """Envelopes valid against the published schema, of every channel and type, that
     name their customer, some by realistic card, phone or account numbers."""
-    defs = load("interaction.v1")["$defs"]
+    defs = load("interaction.v2")["$defs"]
     envelopes = st.one_of([from_schema(schema, defs) for schema in _envelope_schemas().values()])
     return st.builds(_named, envelopes, NUMBERS, st.sampled_from(["C000001", "C000002", "C-\u00e9\u200f"]))
 

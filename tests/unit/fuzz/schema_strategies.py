@@ -8,7 +8,7 @@ other keyword fails loudly, so that a schema that grows one is noticed here.
 
 Usage::
 
-    profile = from_schema(load("customer_profile.v2"))
+    profile = from_schema(load("customer_profile.v3"))
 """
 
 import json

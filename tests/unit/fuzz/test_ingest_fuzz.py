@@ -1,6 +1,6 @@
 """Fuzzing ingest and the decision core with channel records (issue #10, item 6).
 
-Valid envelopes from schemas/json/interaction.v1.schema.json, the same mutated field by
+Valid envelopes from schemas/json/interaction.v2.schema.json, the same mutated field by
 field, and bytes that are no envelope at all go through ingest's validation and routing
 and, when accepted, through the batch fold with the shipped rules. ``make test`` runs
 2,000 records with fixed inputs, ``make fuzz`` 10,000 new ones (``HUB_FUZZ_EXAMPLES``).

@@ -29,7 +29,7 @@ from tests.unit.fuzz.schema_strategies import from_schema, load
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
-PROFILES = from_schema(load("customer_profile.v2"))
+PROFILES = from_schema(load("customer_profile.v3"))
 OUTCOMES = from_schema(load("trigger_outcome.v1"))
 
 

@@ -70,7 +70,7 @@ def test_dead_letters_and_triggers_carry_the_headers_the_hub_sends() -> None:
 
 def test_payloads_are_the_published_json_schemas() -> None:
     schemas = document()["components"]["schemas"]
-    for name, file in (("Trigger", "trigger.v1"), ("RejectedRecord", "rejected_record.v1")):
+    for name, file in (("Trigger", "trigger.v2"), ("RejectedRecord", "rejected_record.v1")):
         published = (
             (OUTPUT_DIR / f"{file}.schema.json").read_text().replace("#/$defs/", "#/components/schemas/")
         )
@@ -78,7 +78,7 @@ def test_payloads_are_the_published_json_schemas() -> None:
         for definition, schema in as_json.pop("$defs", {}).items():
             assert schemas[definition] == schema
         assert schemas[name] == as_json
-    assert schemas["Trigger"]["properties"]["schema_version"]["const"] == 1
+    assert schemas["Trigger"]["properties"]["schema_version"]["enum"] == [1, 2]
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_version_2_without_merged_into_is_accepted() -> None:
     assert parsed.merged_into is None
 
 
-@pytest.mark.parametrize("version", [0, 3, "2"])
+@pytest.mark.parametrize("version", [0, 4, "2"])
 def test_other_schema_versions_are_rejected(version: object) -> None:
     with pytest.raises(ValidationError):
         CustomerProfile.model_validate_json(raw(profile(schema_version=version)))
