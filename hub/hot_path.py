@@ -31,7 +31,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from aiokafka.partitioner import murmur2
 from pydantic import ValidationError
 
 from hub import metrics
@@ -42,6 +41,7 @@ from hub.errors import BrokerUnavailable
 from hub.ingest import HEADER_CUSTOMER, HEADER_PARTY, Identity, Ingestor, read_source
 from hub.isolation import isolate
 from hub.kafka_app import client_options
+from hub.partitions import home_partition
 from hub.published import TopicScan
 from hub.recorder import HistoryRecorder, ProfileLookup, RuleSource
 from hub.runtime import Runtime, finish_before_stopping, retrying
@@ -57,11 +57,6 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 @functools.lru_cache(maxsize=65_536)
-def home_partition(customer_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives this key (murmur2, as Java's)."""
-    return int((murmur2(customer_id.encode()) & 0x7FFFFFFF) % partitions)
-
-
 class AiokafkaSink:
     """A :class:`hub.sink.RecordSink` on an aiokafka producer that batches (linger)."""
 

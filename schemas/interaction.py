@@ -14,7 +14,7 @@ validated event has exactly the payload model of its channel and type::
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 
 from schemas.common import ContractModel, CurrencyCode, NonEmptyStr, PositiveAmount
 
@@ -57,13 +57,15 @@ class _Envelope(ContractModel):
     """(version 2) The customer id of the company the customer acted for. The event goes
     into the customer's history and the company's, once each."""
 
-    @model_validator(mode="after")
-    def _acting_needs_version_2(self) -> "_Envelope":
-        # Naming oneself is not refused (a JSON Schema cannot say so): the hub then keeps
-        # one history and makes no second copy.
-        if self.on_behalf_of is not None and self.schema_version < 2:
+    @field_validator("on_behalf_of")
+    @classmethod
+    def _acting_needs_version_2(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A field's validator runs only when the field is given: a version 1 event, which
+        # has none, pays nothing for it. Naming oneself is not refused (a JSON Schema
+        # cannot say so): the hub then keeps one history and makes no second copy.
+        if value is not None and info.data.get("schema_version", 2) < 2:
             raise ValueError("on_behalf_of needs schema_version 2")
-        return self
+        return value
 
 
 # --- teller -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from hub.core.backtest.replay import CustomerHistory
 from hub.core.backtest.session import Backtest, Replayed
 from hub.core.decide import DecisionConfig
 from hub.core.money import Rates
-from hub.hot_path import home_partition
+from hub.partitions import home_partition
 from hub.rules.loading import LoadedRules
 from hub.settings import Settings
 from hub.storage.history_replay import ReplayReader

@@ -313,9 +313,11 @@ _COPIES = """(
     SELECT i.customer_id, NULL::text AS party, i.customer_id AS actor, i.event_id, i.channel,
            i.type, i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of,
            i.kafka_topic, i.kafka_partition, i.kafka_offset,
-           coalesce(a.recorded_at, i.recorded_at) AS recorded_at
+           CASE WHEN i.on_behalf_of IS NULL THEN i.recorded_at ELSE coalesce(
+               (SELECT a.recorded_at FROM interaction_parties a
+                WHERE a.event_id = i.event_id AND a.role = 'acting'),
+               i.recorded_at) END AS recorded_at
     FROM interactions i
-    LEFT JOIN interaction_parties a ON a.event_id = i.event_id AND a.role = 'acting'
     UNION ALL
     SELECT p.customer_id, p.customer_id, i.customer_id, i.event_id, i.channel, i.type,
            i.occurred_at, i.received_at, i.source, i.payload, i.on_behalf_of, i.kafka_topic,
