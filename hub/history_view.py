@@ -2,12 +2,13 @@
 ``hub history --group``: a corporate group's combined timeline."""
 
 import json
+from typing import Any
 
 import click
 
 from hub.core.pii import display_identifiers
 from hub.settings import Settings
-from hub.storage.customer_reads import CustomerReads
+from hub.storage.customer_reads import CustomerReads, InteractionRecord
 from hub.storage.history import HistoryStore
 
 
@@ -27,13 +28,8 @@ async def print_history(settings: Settings, customer_id: str, *, as_json: bool, 
             click.echo(
                 json.dumps(
                     {
-                        "event_id": row.event_id,
-                        "channel": row.channel,
-                        "type": row.type,
-                        "occurred_at": row.occurred_at.isoformat(),
+                        **_event_fields(row),
                         "source": row.source,
-                        "payload": row.payload,
-                        "customer_id": row.customer_id,
                         "identifiers": display_identifiers(row.identifiers),
                     }
                 )
@@ -60,19 +56,19 @@ async def print_group_history(settings: Settings, group_id: str, *, as_json: boo
     for row in rows:
         who = row.customer_id if row.on_behalf_of is None else f"{row.customer_id} for {row.on_behalf_of}"
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "event_id": row.event_id,
-                        "channel": row.channel,
-                        "type": row.type,
-                        "occurred_at": row.occurred_at.isoformat(),
-                        "customer_id": row.customer_id,
-                        "on_behalf_of": row.on_behalf_of,
-                        "payload": row.payload,
-                    }
-                )
-            )
+            click.echo(json.dumps({**_event_fields(row), "on_behalf_of": row.on_behalf_of}))
         else:
             details = ", ".join(f"{k}={v}" for k, v in row.payload.items())
             click.echo(f"{row.occurred_at.isoformat()}  {who:<18} {row.channel:<6}  {row.type:<20} {details}")
+
+
+def _event_fields(row: InteractionRecord) -> dict[str, Any]:
+    """What a JSON line of either timeline says of every event."""
+    return {
+        "event_id": row.event_id,
+        "channel": row.channel,
+        "type": row.type,
+        "occurred_at": row.occurred_at.isoformat(),
+        "customer_id": row.customer_id,
+        "payload": row.payload,
+    }

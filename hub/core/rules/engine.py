@@ -247,8 +247,9 @@ def conditions_of(
     any customer); an annual rule, which looks at every event: True; from any side. An
     event that holds none of them is, for those rules, as if it were not there."""
     found: list[tuple[Compiled, ProfileCondition | None]] = []
+    index = rule_index(rules)
     for side in SIDES:
-        plan = rule_index(rules).plan(channel, type_, side)
+        plan = index.plan(channel, type_, side)
         found += [(counts, None) for rule_id, counts, _ in plan.counting if rule_id in rule_ids]
         for step in plan.steps:
             when = step.rule.when
