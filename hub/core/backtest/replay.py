@@ -125,8 +125,8 @@ class CustomerReplay:
     def _decide(self, run: Sequence[ReceivedEvent], declined: dict[str, datetime]) -> None:
         history, pending = self._history, self._pending
         subjects = _subjects(history, self._state, declined, self._pitches)
-        mark = watermarks(run).get(history.shard)
-        due = _due(pending, mark, history.shard)
+        # Only checks stored before the run can be due before it (none in a first run).
+        due = _due(pending, watermarks(run).get(history.shard), history.shard) if pending else []
         out = decide_batch(run, {item.record_key for item in run}, due, subjects, self._config)
         # In the recorder's order: the run's follow-ups cancel checks stored before it,
         # then its own schedules are stored, then what it fired or answered is settled.
