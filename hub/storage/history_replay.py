@@ -133,10 +133,10 @@ class ReplayReader:
         customer_id: str | None = None
         shard = 0
         events: list[ReceivedEvent] = []
-        order = _BY_EVENT_TIME if self._selection.by_event_time else _AS_RECORDED
         # Row by row in a plain loop over each fetch: a step of an async generator per row,
         # and columns by name, cost about a tenth of the reading.
-        async for rows in self._fetches(_EVENTS.format(order=order), since, until, last, after):
+        query = events_query(by_event_time=self._selection.by_event_time)
+        async for rows in self._fetches(query, since, until, last, after):
             for row_customer, party, early, raw in rows:
                 if row_customer != customer_id:
                     if customer_id is not None:
@@ -355,6 +355,13 @@ FROM {_COPIES}
 WHERE {_WINDOW} AND {_in_range("customer_id", 3)} AND {_in_sample("customer_id", 5)}
 ORDER BY customer_id COLLATE "C", {{order}}, received_at, kafka_topic, kafka_partition, kafka_offset, event_id
 """
+
+
+def events_query(*, by_event_time: bool = False) -> str:
+    """The query of the selected customers' events, in the order they are replayed: its
+    parameters are the window ($1, $2), the customer range ($3, $4) and the sample ($5)."""
+    return _EVENTS.format(order=_BY_EVENT_TIME if by_event_time else _AS_RECORDED)
+
 
 _GROUPS = """
 SELECT customer_id, profile::text AS profile FROM customer_profiles
