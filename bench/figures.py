@@ -72,6 +72,8 @@ class BacktestRate:
     jobs: int
     change: str = "the walk-in referral's threshold raised"
     """What the candidate changes in the shipped rules."""
+    rates: tuple[float, ...] = ()
+    """With several runs, the rate of each, slowest first: the figures above are the median run's."""
 
     @property
     def rate(self) -> float:

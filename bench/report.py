@@ -67,10 +67,16 @@ def backtest_line(rate: BacktestRate | None) -> str:
     if rate is None:
         return "- Backtest over a stored history: skipped (set BENCH_BACKTEST_EVENTS, e.g. 1000000)."
     per_event = rate.cpu_seconds * 1e6 / max(rate.events, 1)
+    runs = ""
+    if len(rate.rates) > 1:
+        runs = (
+            f", the median of {len(rate.rates)} runs of "
+            f"{', '.join(f'{r:,.0f}' for r in rate.rates)} events/s; its figures follow"
+        )
     return (
         f"- Backtest (`hub backtest --jobs {rate.jobs}`: the shipped rules with {rate.change}, against the "
         f"shipped rules, each set with its own state) over a stored history of {rate.events:,} events of "
-        f"{rate.customers:,} customers: {rate.rate:,.0f} events/s ({rate.seconds:.1f} s; CPU of its "
+        f"{rate.customers:,} customers: {rate.rate:,.0f} events/s{runs} ({rate.seconds:.1f} s; CPU of its "
         f"processes {per_event:.0f} µs/event, PostgreSQL's not included; largest RSS of its processes "
         f"{rate.peak_rss_bytes / 2**20:,.0f} MB; {rate.decisions:,} decisions of the candidate rules)."
     )

@@ -4,11 +4,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from bench.figures import Figures, Latency, State, Throughput
+from bench.backtest import median_run
+from bench.figures import BacktestRate, Figures, Latency, State, Throughput
 from bench.kafka_counts import RecordCounts
 from bench.profile import Profile
-from bench.report import render
-from bench.targets import judge
+from bench.report import backtest_line, render
+from bench.targets import backtest_verdict, judge
 
 DOC = Path("docs/benchmarks.md")
 
@@ -98,3 +99,35 @@ def test_report_gives_both_restarts_of_a_worker_holding_state() -> None:
     assert "empty data folder (states read from PostgreSQL as they are needed) in 61.0 s" in text
     assert "in 61.0 s (restart-to-ready 64.2 s)" in text
     assert "- **missed**: restart-to-ready ≤ 30 s with 1,000,000 customers, empty data folder" in text
+
+
+def backtest_run(seconds: float, cpu_seconds: float) -> BacktestRate:
+    return BacktestRate(
+        events=1_000_000,
+        customers=20_000,
+        seconds=seconds,
+        cpu_seconds=cpu_seconds,
+        peak_rss_bytes=80 * 2**20,
+        decisions=150_000,
+        jobs=2,
+    )
+
+
+def test_the_backtest_reports_its_median_run_whole_with_every_runs_rate() -> None:
+    runs = [backtest_run(40.0, 60.0), backtest_run(25.0, 45.0), backtest_run(32.0, 52.0)]
+
+    median = median_run(runs)
+    line = backtest_line(median)
+
+    assert median.seconds == 32.0 and median.cpu_seconds == 52.0  # one run's figures, not a mix
+    assert median.rates == (25_000.0, 31_250.0, 40_000.0)
+    assert "31,250 events/s, the median of 3 runs of 25,000, 31,250, 40,000 events/s" in line
+    assert "CPU of its processes 52 µs/event" in line
+
+
+def test_one_backtest_run_is_reported_as_it_is() -> None:
+    run = backtest_run(20.0, 40.0)
+
+    assert median_run([run]) == run
+    assert "50,000 events/s (20.0 s;" in backtest_line(run)
+    assert backtest_verdict(run).met is True
