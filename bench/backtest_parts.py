@@ -15,7 +15,6 @@ than the rate on a shared machine (see docs/benchmarks.md).
 """
 
 import asyncio
-import gc
 import os
 import re
 import tempfile
@@ -30,7 +29,7 @@ import asyncpg
 
 from bench import isolation
 from bench.backtest import CHANGES, EVENTS, seed_history
-from hub.backtest.replaying import decision_config, new_backtest, shard_function
+from hub.backtest.replaying import decision_config, garbage_collected_seldom, new_backtest, shard_function
 from hub.backtest.run import BacktestOptions, load_rule_sets
 from hub.core.backtest.change import RuleChange
 from hub.core.backtest.replay import CustomerHistory
@@ -143,15 +142,14 @@ class PartCosts:
 async def measure(settings: Settings, url: str) -> PartCosts:
     """Each part over the history of ``url`` (the database ``settings`` name)."""
     seconds = await server_seconds(url)
-    events, cpu, wall = await reading_cpu(settings)
-    horizons, histories = await first_histories(settings, REPLAY_CUSTOMERS)
-    replayed = sum(len(h.events) for h in histories)
-    gc.freeze()  # as the backtest's processes do (hub/backtest/parts.py)
-    gc.set_threshold(100_000, 50, 1000)
-    replays = []
-    for change, (_, described) in CHANGES.items():
-        best, forked = replay_cpu(settings, change, horizons, histories)
-        replays.append(ReplayCost(described, best / replayed * 1e6, forked))
+    with garbage_collected_seldom():  # as the replay reads and replays
+        events, cpu, wall = await reading_cpu(settings)
+        horizons, histories = await first_histories(settings, REPLAY_CUSTOMERS)
+        replayed = sum(len(h.events) for h in histories)
+        replays = []
+        for change, (_, described) in CHANGES.items():
+            best, forked = replay_cpu(settings, change, horizons, histories)
+            replays.append(ReplayCost(described, best / replayed * 1e6, forked))
     return PartCosts(
         events, seconds / events * 1e6, cpu / events * 1e6, wall, len(histories), replayed, replays
     )

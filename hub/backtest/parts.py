@@ -10,7 +10,6 @@ what one process would have counted.
 """
 
 import asyncio
-import gc
 import multiprocessing
 import queue
 import time
@@ -102,18 +101,8 @@ def _check_alive(processes: list[Any]) -> None:
             raise HubError(f"a backtest process ended with exit code {process.exitcode} before its report")
 
 
-def _collect_garbage_seldom() -> None:
-    # The replay makes and drops millions of small objects (events, decisions) with hardly
-    # a reference cycle among them; the collector's default of a pass every 700 new
-    # objects, each older generation walked again and again, cost more than it finds.
-    # The modules' objects, loaded once, are set aside for good.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-
-
 def _run_part(part: Part, messages: Any) -> None:
     """The process's body: replay the part, send progress on the way and the tallies at the end."""
-    _collect_garbage_seldom()
     pending, last = 0, time.monotonic()
 
     def advance(events: int) -> None:
