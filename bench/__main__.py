@@ -9,7 +9,8 @@
 5. optionally (BENCH_STATE_CUSTOMERS), a worker holding that many customers' state: its
    resident memory and its restart-to-ready time;
 6. ``hub backtest`` over a stored history of BENCH_BACKTEST_EVENTS (1,000,000; 0 skips it)
-   on a database of its own (bench/backtest.py).
+   on a database of its own, the one-rule change BENCH_BACKTEST_RUNS times (3, the median
+   run reported) and every rule new once (bench/backtest.py).
 
 Each throughput run reports the CPU µs per event of the process doing the work and of
 the broker over the same window. Each runs over events generated up front, on fresh
