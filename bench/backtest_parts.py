@@ -29,16 +29,21 @@ import asyncpg
 
 from bench import isolation
 from bench.backtest import CHANGES, EVENTS, seed_history
-from hub.backtest.replaying import decision_config, garbage_collected_seldom, new_backtest, shard_function
+from hub.backtest.replaying import (
+    decision_config,
+    garbage_collected_seldom,
+    horizons_of,
+    new_backtest,
+    shard_function,
+)
 from hub.backtest.run import BacktestOptions, load_rule_sets
 from hub.core.backtest.change import RuleChange
 from hub.core.backtest.replay import CustomerHistory
-from hub.core.fold import CHECK_GRACE
 from hub.errors import HubError
 from hub.settings import Settings, load_settings
 from hub.storage.admin import migrate_database
 from hub.storage.history import HistoryStore
-from hub.storage.history_replay import Selection, events_query, replay_reader
+from hub.storage.history_replay import READING_SETTINGS, Selection, events_query, replay_reader
 
 REPLAY_CUSTOMERS = 2_000
 TRIES = 3
@@ -48,8 +53,10 @@ async def server_seconds(url: str) -> float:
     """PostgreSQL's execution time of the events query over the whole history."""
     connection = await asyncpg.connect(url)
     try:
-        await connection.execute("SET work_mem = '256MB'; SET TimeZone = 'UTC'")
-        plan = await connection.fetch(f"EXPLAIN (ANALYZE, TIMING OFF) {events_query()}", *[None] * 5)
+        async with connection.transaction(readonly=True):
+            for setting in READING_SETTINGS:  # as the reader's transaction has them
+                await connection.execute(setting)
+            plan = await connection.fetch(f"EXPLAIN (ANALYZE, TIMING OFF) {events_query()}", *[None] * 5)
     finally:
         await connection.close()
     found = re.search(r"Execution Time: ([0-9.]+) ms", "\n".join(row[0] for row in plan))
@@ -80,9 +87,10 @@ async def first_histories(
         replay_reader(store, Selection(first_customers=customers)) as reader,
     ):
         outline = await reader.outline(shard_function(settings))
-        horizons = {shard: at - CHECK_GRACE for shard, at in outline.shard_clocks.items()}
         declined_for = timedelta(days=settings.policy.declined_days)
-        return horizons, [h async for h in reader.customers(shard_function(settings), declined_for)]
+        return horizons_of(outline), [
+            h async for h in reader.customers(shard_function(settings), declined_for)
+        ]
 
 
 def replay_cpu(

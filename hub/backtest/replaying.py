@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from hub.core.backtest.replay import CustomerHistory
 from hub.core.backtest.session import Backtest, Replayed
 from hub.core.decide import DecisionConfig
+from hub.core.fold import CHECK_GRACE
 from hub.core.money import Rates
 from hub.partitions import home_partition
 from hub.rules.loading import LoadedRules
 from hub.settings import Settings
-from hub.storage.history_replay import ReplayReader
+from hub.storage.history_replay import Outline, ReplayReader
 
 Progress = Callable[[int], None]
 """Told the number of events of each customer replayed."""
@@ -39,6 +40,12 @@ def shard_function(settings: Settings) -> Callable[[str], int]:
         return home_partition(customer_id, partitions)
 
     return shard_of
+
+
+def horizons_of(outline: Outline) -> dict[int, datetime]:
+    """Per shard, how far its event time went over the whole history: the checks due by
+    then fire at the end of a replay, as the worker's clock (less its grace) fired them."""
+    return {shard: at - CHECK_GRACE for shard, at in outline.shard_clocks.items()}
 
 
 def new_backtest(

@@ -16,11 +16,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from hub.backtest.parts import Part, parts_of, replay_in_processes
-from hub.backtest.replaying import OnReplayed, new_backtest, replay_selection, shard_function
+from hub.backtest.replaying import OnReplayed, horizons_of, new_backtest, replay_selection, shard_function
 from hub.core.backtest.compare import compare
 from hub.core.backtest.report import BacktestReport, RuleSource
 from hub.core.backtest.tally import Tally, merged
-from hub.core.fold import CHECK_GRACE
 from hub.errors import ConfigError
 from hub.rules.loading import LoadedRules, read_rules
 from hub.settings import Settings
@@ -80,7 +79,7 @@ async def run_backtest(
         replay_reader(store, selection) as reader,
     ):
         outline = await reader.outline(shard_function(settings))
-        horizons = {shard: at - CHECK_GRACE for shard, at in outline.shard_clocks.items()}
+        horizons = horizons_of(outline)
         with _progress_bar(outline.events, enabled=progress) as advance:
             if options.jobs == 1:
                 backtest = new_backtest(settings, candidate, current, horizons, options.since)

@@ -253,6 +253,15 @@ async def _history(
     )
 
 
+READING_SETTINGS = (
+    # The sort of the whole history by customer is the server's biggest cost.
+    "SET LOCAL work_mem = '256MB'",
+    # Times in the events' JSON then read back with the one offset the driver's have.
+    "SET LOCAL TimeZone = 'UTC'",
+)
+"""The reader's transaction's settings."""
+
+
 @asynccontextmanager
 async def replay_reader(
     store: HistoryStore, selection: Selection, *, snapshot: str | None = None
@@ -266,10 +275,8 @@ async def replay_reader(
             async with connection.transaction(isolation="repeatable_read", readonly=True):
                 if snapshot is not None:
                     await connection.execute(f"SET TRANSACTION SNAPSHOT '{_quoted(snapshot)}'")
-                # The sort of the whole history by customer is the server's biggest cost.
-                await connection.execute("SET LOCAL work_mem = '256MB'")
-                # Times in the events' JSON then read back with the one offset the driver's have.
-                await connection.execute("SET LOCAL TimeZone = 'UTC'")
+                for setting in READING_SETTINGS:
+                    await connection.execute(setting)
                 yield ReplayReader(connection, selection)
     finally:
         await store.pool.release(connection)
