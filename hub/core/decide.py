@@ -16,7 +16,7 @@ from hub.core.groups import GroupPitches, pitch_week
 from hub.core.money import Rates
 from hub.core.policy import Customer, Verdict, judge
 from hub.core.records import Side
-from hub.core.rules.engine import Context, count_event, evaluate_due, evaluate_event
+from hub.core.rules.engine import Context, count_event, evaluate_due, evaluate_event, event_plan
 from hub.core.rules.spec import RuleSpec
 from hub.core.state import CustomerState, Sent
 from hub.core.tiers import tier_of
@@ -83,8 +83,9 @@ def decide(event: Interaction, subject: Subject, config: DecisionConfig, side: S
     """Evaluate the rules for a new ``event`` against the state *before* it is applied;
     ``side``: how the event concerns the subject (a company's copy is ``represented``)."""
     ctx = _context(subject, config)
-    count_event(event, subject.state, config.rules, config.rates, side)
-    evaluation = evaluate_event(event, subject.state, config.rules, ctx, side)
+    plan = event_plan(config.rules, event, side)
+    count_event(event, subject.state, config.rules, config.rates, side, plan=plan)
+    evaluation = evaluate_event(event, subject.state, config.rules, ctx, side, plan=plan)
     return Decision(
         _judged(evaluation.drafts, subject, ctx, config), evaluation.schedules, evaluation.cancellations
     )

@@ -249,7 +249,7 @@ def _decide_one(
     The subject is the event's customer, or on a company's copy the company
     (:attr:`ReceivedEvent.party`): each copy is new or a duplicate on its own."""
     event = item.event
-    customer_id, side, key = item.subject_id, item.side, item.record_key
+    customer_id, side, key = item.placement()
     state = subjects.state_of(customer_id)
     copy = side == "represented"
     if key not in new_ids or key in decided_ids:

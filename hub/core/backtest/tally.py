@@ -167,7 +167,10 @@ class Tally:
                 self._pair(b.draft.rule.id, a.draft.rule.id, b.outcome, a.outcome, met)
 
     def _pair(self, this: str, other: str, this_out: str, other_out: str, met: set[tuple[str, str]]) -> None:
-        overlap = self.rules[this].overlaps.setdefault(other, Overlap())
+        overlaps = self.rules[this].overlaps
+        overlap = overlaps.get(other)
+        if overlap is None:  # not setdefault: a new Overlap for every pair would cost more than the count
+            overlap = overlaps[other] = Overlap()
         if (this, other) not in met:
             met.add((this, other))
             overlap.customers += 1

@@ -90,7 +90,7 @@ class _Step:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class RulePlan:
     """The rules an event of one kind meets, in rule-file order."""
 
     counting: tuple[tuple[str, Matcher | Literal[True], timedelta], ...]
@@ -105,13 +105,13 @@ class RuleIndex:
 
     def __init__(self, rules: Sequence[RuleSpec]) -> None:
         self.rules = tuple(rules)
-        self._plans: dict[tuple[str, str, Side], _Plan] = {}
+        self._plans: dict[tuple[str, str, Side], RulePlan] = {}
         self._by_id: dict[str, RuleSpec] = {}
         for rule in self.rules:
             if rule.enabled:
                 self._by_id.setdefault(rule.id, rule)
 
-    def plan(self, channel: str, type_: str, side: Side = "own") -> _Plan:
+    def plan(self, channel: str, type_: str, side: Side = "own") -> RulePlan:
         """The rules that look at events of this kind seen from ``side`` (a rule's ``sides``)."""
         plan = self._plans.get((channel, type_, side))
         if plan is None:
@@ -122,7 +122,7 @@ class RuleIndex:
         """The first enabled rule of this id."""
         return self._by_id.get(rule_id)
 
-    def _compile(self, channel: str, type_: str, side: Side) -> _Plan:
+    def _compile(self, channel: str, type_: str, side: Side) -> RulePlan:
         counting: list[tuple[str, Matcher | Literal[True], timedelta]] = []
         steps: list[_Step] = []
         for rule in self.rules:
@@ -146,7 +146,7 @@ class RuleIndex:
                 for override in rule.trigger.overrides
             )
             steps.append(_Step(rule, answers, meets, overrides))
-        return _Plan(tuple(counting), tuple(steps))
+        return RulePlan(tuple(counting), tuple(steps))
 
 
 _INDEXES: dict[int, RuleIndex] = {}
@@ -176,16 +176,29 @@ def _holds(compiled: Compiled, event: Interaction, rates: Rates) -> bool:
 # --- evaluating ---------------------------------------------------------------------
 
 
+def event_plan(rules: Sequence[RuleSpec], event: Interaction, side: Side = "own") -> RulePlan:
+    """The rules that look at events like ``event`` from ``side``: worked out once for
+    :func:`count_event` and :func:`evaluate_event` of the same event."""
+    return rule_index(rules).plan(event.channel, event.type, side)
+
+
 def evaluate_event(
-    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], ctx: Context, side: Side = "own"
+    event: Interaction,
+    state: CustomerState,
+    rules: Sequence[RuleSpec],
+    ctx: Context,
+    side: Side = "own",
+    *,
+    plan: RulePlan | None = None,
 ) -> Evaluation:
     """What ``event`` (new to the hub) makes the rules propose, given the state before it,
-    for the customer of ``ctx``, whom the event concerns as ``side``."""
+    for the customer of ``ctx``, whom the event concerns as ``side`` (``plan``: its
+    :func:`event_plan`, when already known)."""
     out = Evaluation()
     rates = ctx.rates
     facts: _Facts | None = None
     evidence: tuple[str, ...]
-    for step in rule_index(rules).plan(event.channel, event.type, side).steps:
+    for step in (plan if plan is not None else event_plan(rules, event, side)).steps:
         rule = step.rule
         when = rule.when
         if when.annual is not None:
@@ -227,14 +240,20 @@ def evaluate_event(
 
 
 def count_event(
-    event: Interaction, state: CustomerState, rules: Sequence[RuleSpec], rates: Rates, side: Side = "own"
+    event: Interaction,
+    state: CustomerState,
+    rules: Sequence[RuleSpec],
+    rates: Rates,
+    side: Side = "own",
+    *,
+    plan: RulePlan | None = None,
 ) -> None:
     """Count ``event`` for every rule that counts events like it from ``side``; once per event id.
 
     Run for every event, replays included, before :func:`evaluate_event`: a state lost
     with a crashed batch gets its counts back when the batch is replayed.
     """
-    for rule_id, counts, within in rule_index(rules).plan(event.channel, event.type, side).counting:
+    for rule_id, counts, within in (plan if plan is not None else event_plan(rules, event, side)).counting:
         if counts is True or counts(event, rates):
             state.mark(rule_id, event.event_id, event.occurred_at, within)
 
