@@ -65,21 +65,58 @@ def parts_of(base: Part, ranges: list[tuple[str | None, str | None]]) -> list[Pa
     ]
 
 
-async def replay_in_processes(parts: list[Part], advance: Progress) -> list[PartResult]:
-    """Run each part in a process of its own; a part's HubError is raised here as it was."""
-    context = multiprocessing.get_context("spawn")  # no fork of a process with an event loop
-    messages: Any = context.Queue()
-    processes = [context.Process(target=_run_part, args=(part, messages), daemon=True) for part in parts]
-    for process in processes:
-        process.start()
-    results: list[PartResult] = []
-    loop = asyncio.get_running_loop()
-    try:
+class PartProcesses:
+    """Processes started before their parts are known, each waiting for one: they start
+    up (a spawned interpreter imports the hub, about half a second of CPU) while the
+    parent reads the outline that the parts are cut from.
+
+    Usage::
+
+        async with PartProcesses(2) as processes:
+            outline = ...
+            results = await processes.replay(parts, advance)
+    """
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a process with an event loop
+        self._parts: Any = context.Queue()
+        self._messages: Any = context.Queue()
+        self._processes = [
+            context.Process(target=_run_part, args=(self._parts, self._messages), daemon=True)
+            for _ in range(count)
+        ]
+        self._given = 0
+
+    async def __aenter__(self) -> "PartProcesses":
+        for process in self._processes:
+            process.start()
+        return self
+
+    async def __aexit__(self, failed: type[BaseException] | None, *_: object) -> None:
+        for _waiting in range(len(self._processes) - self._given):
+            self._parts.put(None)  # a process still waiting for a part ends
+        for process in self._processes:
+            if failed is not None and process.is_alive():
+                process.terminate()  # a part failed, or the run was stopped: the others' work is moot
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join(5)
+
+    async def replay(self, parts: list[Part], advance: Progress) -> list[PartResult]:
+        """Replay each part in a process of its own (one part per process); a part's
+        HubError is raised here as it was."""
+        assert len(parts) <= len(self._processes), "a part per process"
+        for part in parts:
+            self._parts.put(part)
+        self._given += len(parts)
+        results: list[PartResult] = []
+        loop = asyncio.get_running_loop()
         while len(results) < len(parts):
             try:
-                kind, value = await loop.run_in_executor(None, messages.get, True, 1.0)
+                kind, value = await loop.run_in_executor(None, self._messages.get, True, 1.0)
             except queue.Empty:
-                _check_alive(processes)
+                self._check_alive()
                 continue
             if kind == "progress":
                 advance(value)
@@ -87,22 +124,22 @@ async def replay_in_processes(parts: list[Part], advance: Progress) -> list[Part
                 results.append(value)
             else:
                 raise value
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join(5)
-    return results
+        return results
+
+    def _check_alive(self) -> None:
+        for process in self._processes:
+            if not process.is_alive() and process.exitcode not in (0, None):
+                raise HubError(
+                    f"a backtest process ended with exit code {process.exitcode} before its report"
+                )
 
 
-def _check_alive(processes: list[Any]) -> None:
-    for process in processes:
-        if not process.is_alive() and process.exitcode not in (0, None):
-            raise HubError(f"a backtest process ended with exit code {process.exitcode} before its report")
-
-
-def _run_part(part: Part, messages: Any) -> None:
-    """The process's body: replay the part, send progress on the way and the tallies at the end."""
+def _run_part(parts: Any, messages: Any) -> None:
+    """The process's body: wait for a part (None: no part for it), replay it, send progress
+    on the way and the tallies at the end."""
+    part: Part | None = parts.get()
+    if part is None:
+        return
     pending, last = 0, time.monotonic()
 
     def advance(events: int) -> None:

@@ -7,7 +7,7 @@ publishes nothing: the triggers the replay builds are counted and dropped.
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from hub.backtest.parts import Part, parts_of, replay_in_processes
+from hub.backtest.parts import Part, PartProcesses, parts_of
 from hub.backtest.replaying import OnReplayed, horizons_of, new_backtest, replay_selection, shard_function
 from hub.core.backtest.compare import compare
 from hub.core.backtest.report import BacktestReport, RuleSource
@@ -75,24 +75,27 @@ async def run_backtest(
     )
     began = time.monotonic()
     async with (
+        # Started first: the processes start up while the outline is read.
+        PartProcesses(options.jobs) if options.jobs > 1 else nullcontext() as processes,
         HistoryStore.connected(settings.require_database_url()) as store,
         replay_reader(store, selection) as reader,
     ):
         outline = await reader.outline(shard_function(settings))
         horizons = horizons_of(outline)
         with _progress_bar(outline.events, enabled=progress) as advance:
-            if options.jobs == 1:
+            if processes is None:
                 backtest = new_backtest(settings, candidate, current, horizons, options.since)
                 await replay_selection(reader, backtest, settings, advance, on_replayed)
                 tallies, events = (backtest.candidate, backtest.current), backtest.events
             else:
                 tallies, events = await _in_parts(
-                    reader, settings, candidate, current, outline, horizons, options, advance
+                    processes, reader, settings, candidate, current, outline, horizons, options, advance
                 )
     return _report(settings, options, candidate, current, outline, tallies, events, time.monotonic() - began)
 
 
 async def _in_parts(
+    processes: PartProcesses,
     reader: ReplayReader,
     settings: Settings,
     candidate: LoadedRules,
@@ -107,7 +110,7 @@ async def _in_parts(
     base = Part(
         settings, candidate, current, selection, horizons, options.since, await reader.export_snapshot()
     )
-    results = await replay_in_processes(parts_of(base, outline.split(options.jobs)), advance)
+    results = await processes.replay(parts_of(base, outline.split(options.jobs)), advance)
     tallies = (merged([r.candidate for r in results]), merged([r.current for r in results]))
     return tallies, sum(r.events for r in results)
 
