@@ -22,13 +22,15 @@ OnReplayed = Callable[[CustomerHistory, Replayed], None]
 
 
 def decision_config(settings: Settings, loaded: LoadedRules) -> DecisionConfig:
-    """What the worker decides with, with these rules: the same tiers, rates, policy and zone."""
+    """What the worker decides with, with these rules: the same tiers, rates, policy and
+    zone; the triggers, which a backtest drops, are not built (the decisions are the same)."""
     return DecisionConfig(
         loaded.rules.rules,
         settings.tiers,
         Rates(settings.fx_rates, settings.home_currency),
         settings.policy,
         ZoneInfo(settings.default_time_zone),
+        triggers=False,
     )
 
 

@@ -1,7 +1,7 @@
 """Running a backtest: rules and settings in, the history read once, the report out.
 
 Reads PostgreSQL only (read-only transactions on one snapshot), writes no table and
-publishes nothing: the triggers the replay builds are counted and dropped.
+publishes nothing: the decisions are counted, and no trigger is built.
 """
 
 import sys

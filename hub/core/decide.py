@@ -35,6 +35,9 @@ class DecisionConfig:
     rates: Rates
     policy: PolicySettings
     default_zone: ZoneInfo
+    triggers: bool = True
+    """Whether a decision with a channel gets its trigger built (a validated pydantic model):
+    a backtest, which publishes nothing and counts decisions, does without."""
     contexts: dict[str, Context] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Customer id -> the context last worked out from their profile under this config,
     good while the profile is the same object (profiles are immutable): for the events of
@@ -149,7 +152,7 @@ def _judged(
         decision_id = trigger_id(draft.rule.id, draft.rule.version, subject.customer_id, draft.evidence)
         verdict = _group_cap(judged, decision_id, subject, config)
         trigger = None
-        if verdict.channel is not None:
+        if verdict.channel is not None and config.triggers:
             trigger = _trigger(decision_id, draft, subject.customer_id, ctx.tier, verdict)
         if verdict.outcome != "suppressed":
             subject.state.record_sent(
