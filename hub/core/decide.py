@@ -108,16 +108,15 @@ def trigger_id(rule_id: str, rule_version: int, customer_id: str, evidence: tupl
 
 
 def uuid5_text(namespace: uuid.UUID, name: str) -> str:
-    """``str(uuid.uuid5(namespace, name))`` without the UUID object (half the time)."""
-    number = int.from_bytes(hashlib.sha1(namespace.bytes + name.encode()).digest()[:16])
-    number = (number & _NOT_VERSION_OR_VARIANT) | _VERSION_5_RFC_4122
-    hexa = f"{number:032x}"
-    return f"{hexa[:8]}-{hexa[8:12]}-{hexa[12:16]}-{hexa[16:20]}-{hexa[20:]}"
+    """``str(uuid.uuid5(namespace, name))`` without the UUID object (two thirds of the time):
+    the SHA-1's first 32 hex digits, with the version digit set to 5 and the variant's two
+    bits (the top of the 17th digit) to 10, as uuid.UUID sets them."""
+    d = hashlib.sha1(namespace.bytes + name.encode()).hexdigest()
+    return f"{d[:8]}-{d[8:12]}-5{d[13:16]}-{_RFC_4122_VARIANT[d[16]]}{d[17:20]}-{d[20:32]}"
 
 
-# The version (4 bits at 76) and variant (2 bits at 62) of the 128-bit number, as uuid.UUID sets them.
-_NOT_VERSION_OR_VARIANT = ~((0xF000 << 64) | (0xC000 << 48))
-_VERSION_5_RFC_4122 = (5 << 76) | (0x8000 << 48)
+_RFC_4122_VARIANT = {f"{digit:x}": f"{(digit & 0x3) | 0x8:x}" for digit in range(16)}
+"""A hex digit -> the same digit with its top two bits set to 10."""
 
 
 MAX_CONTEXTS = 1024

@@ -112,7 +112,8 @@ class BatchDecisions:
 def event_clock(item: ReceivedEvent) -> datetime:
     """How far an event moves its shard's event time: never past its own receipt, so
     that a clock-skewed event from the future does not fire other customers' checks."""
-    return min(item.event.occurred_at, item.received_at) - CHECK_GRACE
+    occurred, received = item.event.occurred_at, item.received_at
+    return (occurred if occurred <= received else received) - CHECK_GRACE  # min() costs a call more
 
 
 def watermarks(events: Sequence[ReceivedEvent]) -> dict[int, datetime]:
