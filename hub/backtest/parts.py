@@ -85,7 +85,6 @@ class PartProcesses:
             context.Process(target=_run_part, args=(self._parts, self._messages), daemon=True)
             for _ in range(count)
         ]
-        self._given = 0
 
     async def __aenter__(self) -> "PartProcesses":
         for process in self._processes:
@@ -93,8 +92,8 @@ class PartProcesses:
         return self
 
     async def __aexit__(self, failed: type[BaseException] | None, *_: object) -> None:
-        for _waiting in range(len(self._processes) - self._given):
-            self._parts.put(None)  # a process still waiting for a part ends
+        for _waiting in self._processes:
+            self._parts.put(None)  # a process still waiting for a part ends (the others never read it)
         for process in self._processes:
             if failed is not None and process.is_alive():
                 process.terminate()  # a part failed, or the run was stopped: the others' work is moot
@@ -109,7 +108,6 @@ class PartProcesses:
         assert len(parts) <= len(self._processes), "a part per process"
         for part in parts:
             self._parts.put(part)
-        self._given += len(parts)
         results: list[PartResult] = []
         loop = asyncio.get_running_loop()
         while len(results) < len(parts):

@@ -46,7 +46,8 @@ class DecisionConfig:
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """One verdict, with the trigger it published or would have published."""
+    """One verdict, with the trigger it published or would have published (None when it has
+    no channel, or under a config that builds no triggers: :attr:`DecisionConfig.triggers`)."""
 
     decision_id: str
     customer_id: str
