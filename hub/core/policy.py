@@ -112,15 +112,15 @@ def _stopped(draft: TriggerDraft, customer: Customer, settings: PolicySettings) 
         until = customer.declined.get(draft.product or "", at)
         if until > at:
             return "declined", f"{draft.product} was declined; not offered again before {until:%Y-%m-%d}"
-    if draft.once_per is not None and state.sent_since(at - draft.once_per, rule_id=draft.rule.id, until=at):
+    if draft.once_per is not None and state.busiest_window(at, draft.once_per, rule_id=draft.rule.id):
         return "once_per", f"{draft.rule.id} already fired within {draft.once_per.days} days"
     if sales:
-        if state.sent_since(at - _WEEK, kinds=SALES, until=at) >= settings.sales_per_7_days:
+        if state.busiest_window(at, _WEEK, kinds=SALES) >= settings.sales_per_7_days:
             return "frequency_cap", f"at most {settings.sales_per_7_days} sales trigger(s) in 7 days"
-        if state.sent_since(at - _MONTH, kinds=SALES, until=at) >= settings.sales_per_30_days:
+        if state.busiest_window(at, _MONTH, kinds=SALES) >= settings.sales_per_30_days:
             return "frequency_cap", f"at most {settings.sales_per_30_days} sales triggers in 30 days"
-    elif state.sent_since(
-        at - timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key, until=at
+    elif state.busiest_window(
+        at, timedelta(days=settings.care_reason_days), rule_id=draft.rule.id, cap_key=draft.cap_key
     ):
         return "frequency_cap", f"{draft.rule.id} at most once in {settings.care_reason_days} days"
     return None

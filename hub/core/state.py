@@ -11,7 +11,7 @@ few hundred nanoseconds to build, against microseconds for a pydantic model) and
 stored form is a compact JSON array of their fields (see :meth:`CustomerState.to_bytes`).
 """
 
-from bisect import bisect_right, insort_right
+from bisect import bisect_left, bisect_right, insort_right
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, Self
@@ -180,27 +180,43 @@ class CustomerState:
         since = at - within
         return [mark.event_id for mark in marks if since < mark.at <= at]
 
-    def sent_since(
+    def busiest_window(
         self,
-        since: datetime,
+        at: datetime,
+        within: timedelta,
         *,
         rule_id: str | None = None,
         kinds: frozenset[str] | None = None,
         cap_key: str | None = None,
-        until: datetime | None = None,
     ) -> int:
-        """Sends in ``(since, until]``: later ones (a replay in other batches) do not count."""
+        """The most sends in any window ``(end - within, end]`` that holds ``at``.
+
+        A cap of N per ``within`` lets a send at ``at`` go out only if each window it
+        would fall in holds fewer than N: the ones ending at ``at`` and the ones ending
+        at a send after it. Sends later in event time are there when a check is decided
+        after the events of its grace, or an event arrives late; counting them keeps a
+        customer from getting two sales within seconds of each other."""
         sent = self.sent
-        # ``sent`` is in time order: only the slice (since, until] is looked at.
-        start = bisect_right(sent, since, key=_AT)
-        end = len(sent) if until is None else bisect_right(sent, until, lo=start, key=_AT)
-        return sum(
-            1
+        # ``sent`` is in time order: only the slice (at - within, at + within) is looked at.
+        start = bisect_right(sent, at - within, key=_AT)
+        middle = bisect_right(sent, at, lo=start, key=_AT)
+        end = bisect_left(sent, at + within, lo=middle, key=_AT)
+        times = [
+            item.at
             for item in sent[start:end]
             if (rule_id is None or item.rule_id == rule_id)
             and (kinds is None or item.kind in kinds)
             and (cap_key is None or item.cap_key == cap_key)
-        )
+        ]
+        at_or_before = bisect_right(times, at)
+        busiest = at_or_before
+        first = 0
+        # Windows ending at each later send: two pointers over the times in order.
+        for last in range(at_or_before, len(times)):
+            while times[first] <= times[last] - within:
+                first += 1
+            busiest = max(busiest, last - first + 1)
+        return busiest
 
     # --- changing ---------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ def test_without_a_profile_only_a_caller_is_called_back() -> None:
     assert waited.decided[0].verdict.policy == "channel_consent"
 
 
-def test_sends_later_in_event_time_do_not_count_against_an_earlier_moment() -> None:
+def test_a_late_moment_is_capped_by_the_sends_after_it_in_event_time_too() -> None:
     state = CustomerState()
     who = customer()
     run(
@@ -99,7 +99,19 @@ def test_sends_later_in_event_time_do_not_count_against_an_earlier_moment() -> N
         state,
         who,
     )
-    earlier = run(usd_deposit("80000.00", event_id="earlier", occurred_at=NOW.isoformat()), state, who)
-    # A replay with other batch boundaries may see the later send first: it must not
-    # change what was decided at the earlier moment.
-    assert published(earlier) == ["high_value_walk_in_rm_referral"]
+    late = run(usd_deposit("80000.00", event_id="late", occurred_at=NOW.isoformat()), state, who)
+    # Sent at its own moment, it would reach the customer three days before a referral
+    # they already got: within the rule's 30 days either way.
+    assert [(d.verdict.outcome, d.verdict.policy) for d in late.decided] == [("suppressed", "once_per")]
+
+
+def test_sends_beyond_every_window_after_a_late_moment_do_not_stop_it() -> None:
+    state = CustomerState()
+    who = customer()
+    run(
+        usd_deposit("80000.00", event_id="later", occurred_at=(NOW + timedelta(days=31)).isoformat()),
+        state,
+        who,
+    )
+    late = run(usd_deposit("80000.00", event_id="late", occurred_at=NOW.isoformat()), state, who)
+    assert published(late) == ["high_value_walk_in_rm_referral"]

@@ -63,3 +63,29 @@ def test_a_check_scheduled_by_the_batch_fires_before_the_later_events_of_its_sha
 
     assert out.fired == ["abandoned_application/C000001/APP-7/start"]
     assert [d.verdict.draft.rule.id for d in out.decided] == ["abandoned_application"]
+
+
+def test_a_sale_decided_before_an_earlier_due_check_counts_against_the_check() -> None:
+    # The check is due 24 hours after the start but fires only once the shard's event
+    # time is CHECK_GRACE past that; a sale of an event inside that grace is decided
+    # first, though it is later in event time. Both going out would be two sales
+    # triggers within seconds, over the cap of one in 7 days.
+    deposit_in_the_grace = event(
+        payload={"amount": "80000.00", "currency": "USD", "account_type": "fx"},
+        event_id="deposit",
+        occurred_at=(NOW + timedelta(hours=24, seconds=30)).isoformat(),
+    )
+    later = event(
+        "web",
+        "page_view",
+        event_id="later",
+        occurred_at=(NOW + timedelta(days=2)).isoformat(),
+        payload={"page": "/home", "product": None},
+    )
+    out = _batch(_application("application_started", "start", 0), deposit_in_the_grace, later)
+
+    verdicts = [(d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy) for d in out.decided]
+    assert verdicts == [
+        ("high_value_walk_in_rm_referral", "published", None),
+        ("abandoned_application", "suppressed", "frequency_cap"),
+    ]
