@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from hub.core.decide import trigger_id
+from hub.core.decide import Decision, trigger_id
 from hub.core.state import CustomerState
 from tests.factories import NOW
 from tests.unit.core.decisions import customer, event, published, run
@@ -91,27 +91,20 @@ def test_without_a_profile_only_a_caller_is_called_back() -> None:
     assert waited.decided[0].verdict.policy == "channel_consent"
 
 
+def _referral_decided_late(days_later: int) -> Decision:
+    """A large deposit at NOW, decided after one made ``days_later`` days after it."""
+    state, who = CustomerState(), customer()
+    later = NOW + timedelta(days=days_later)
+    run(usd_deposit("80000.00", event_id="later", occurred_at=later.isoformat()), state, who)
+    return run(usd_deposit("80000.00", event_id="late", occurred_at=NOW.isoformat()), state, who)
+
+
 def test_a_late_moment_is_capped_by_the_sends_after_it_in_event_time_too() -> None:
-    state = CustomerState()
-    who = customer()
-    run(
-        usd_deposit("80000.00", event_id="later", occurred_at=(NOW + timedelta(days=3)).isoformat()),
-        state,
-        who,
-    )
-    late = run(usd_deposit("80000.00", event_id="late", occurred_at=NOW.isoformat()), state, who)
+    late = _referral_decided_late(3)
     # Sent at its own moment, it would reach the customer three days before a referral
     # they already got: within the rule's 30 days either way.
     assert [(d.verdict.outcome, d.verdict.policy) for d in late.decided] == [("suppressed", "once_per")]
 
 
 def test_sends_beyond_every_window_after_a_late_moment_do_not_stop_it() -> None:
-    state = CustomerState()
-    who = customer()
-    run(
-        usd_deposit("80000.00", event_id="later", occurred_at=(NOW + timedelta(days=31)).isoformat()),
-        state,
-        who,
-    )
-    late = run(usd_deposit("80000.00", event_id="late", occurred_at=NOW.isoformat()), state, who)
-    assert published(late) == ["high_value_walk_in_rm_referral"]
+    assert published(_referral_decided_late(31)) == ["high_value_walk_in_rm_referral"]

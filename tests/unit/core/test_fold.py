@@ -34,6 +34,17 @@ def _application(type_: str, event_id: str, minutes: int) -> Interaction:
     )
 
 
+def _page_view_two_days_on() -> Interaction:
+    """An event far enough on to fire the check of a start at NOW."""
+    return event(
+        "web",
+        "page_view",
+        event_id="later",
+        occurred_at=(NOW + timedelta(days=2)).isoformat(),
+        payload={"page": "/home", "product": None},
+    )
+
+
 def test_a_follow_up_before_a_start_does_not_answer_the_check_the_start_schedules() -> None:
     out = _batch(
         _application("application_submitted", "sub", 0), _application("application_started", "start", 1)
@@ -52,13 +63,7 @@ def test_a_follow_up_after_a_start_answers_its_check_in_the_same_batch() -> None
 
 
 def test_a_check_scheduled_by_the_batch_fires_before_the_later_events_of_its_shard() -> None:
-    later = event(
-        "web",
-        "page_view",
-        event_id="later",
-        occurred_at=(NOW + timedelta(days=2)).isoformat(),
-        payload={"page": "/home", "product": None},
-    )
+    later = _page_view_two_days_on()
     out = _batch(_application("application_started", "start", 0), later)
 
     assert out.fired == ["abandoned_application/C000001/APP-7/start"]
@@ -75,13 +80,7 @@ def test_a_sale_decided_before_an_earlier_due_check_counts_against_the_check() -
         event_id="deposit",
         occurred_at=(NOW + timedelta(hours=24, seconds=30)).isoformat(),
     )
-    later = event(
-        "web",
-        "page_view",
-        event_id="later",
-        occurred_at=(NOW + timedelta(days=2)).isoformat(),
-        payload={"page": "/home", "product": None},
-    )
+    later = _page_view_two_days_on()
     out = _batch(_application("application_started", "start", 0), deposit_in_the_grace, later)
 
     verdicts = [(d.verdict.draft.rule.id, d.verdict.outcome, d.verdict.policy) for d in out.decided]
