@@ -6,9 +6,9 @@ nothing, whatever came in between, which is what makes at-least-once delivery an
 replays safe: the history is keyed by event id, complaints are open or resolved by event
 time, and fired rules keep their latest time.
 
-The state is read and written for every event, so its parts are msgspec structs (a
-few hundred nanoseconds to build, against microseconds for a pydantic model) and its
-stored form is a compact JSON array of their fields (see :meth:`CustomerState.to_bytes`).
+The state is read and written for every event, so its parts are msgspec structs
+(:mod:`hub.core.state_parts`) and its stored form is a compact JSON array of their fields
+(see :meth:`CustomerState.to_bytes`).
 """
 
 from bisect import bisect_left, bisect_right, insort_right
@@ -16,49 +16,31 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, Self
 
-import msgspec
-
+from hub.core.state_parts import (
+    ComplaintTimes,
+    HistoryEntry,
+    Mark,
+    Sent,
+    StoredState,
+    decode_stored,
+    encode_stored,
+)
 from schemas.interaction import Interaction, PhoneComplaintEvent, PhoneComplaintResolvedEvent
+
+__all__ = [
+    "COMPLAINT_MEMORY",
+    "RECENT_LIMIT",
+    "SENT_MEMORY",
+    "ComplaintTimes",
+    "CustomerState",
+    "HistoryEntry",
+    "Mark",
+    "Sent",
+]
 
 RECENT_LIMIT = 50
 COMPLAINT_MEMORY = timedelta(days=365)
 SENT_MEMORY = timedelta(days=400)  # long enough for once-a-year rules
-
-
-# The frozen parts hold only text, times and numbers, so they can never be part of a
-# reference cycle: ``gc=False`` keeps the garbage collector from tracking the tens of
-# thousands of them a worker's cache holds.
-
-
-class HistoryEntry(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    event_id: str
-    channel: str
-    type: str
-    occurred_at: datetime
-
-
-class ComplaintTimes(msgspec.Struct, array_like=True):
-    opened: datetime | None = None
-    resolved: datetime | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.opened is not None and (self.resolved is None or self.resolved < self.opened)
-
-
-class Mark(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    at: datetime
-    event_id: str
-
-
-class Sent(msgspec.Struct, frozen=True, array_like=True, gc=False):
-    """A decision that counted against the contact policy: published, or held out."""
-
-    at: datetime
-    rule_id: str
-    kind: str
-    product: str | None = None
-    cap_key: str | None = None
 
 
 _AT = attrgetter("at")
@@ -105,34 +87,21 @@ class CustomerState:
         pydantic model before it stored (``{"recent": [{"event_id": ...}], ...}``)."""
         if raw is None:
             return cls()
-        if raw[:1] == b"{":
-            return cls._from_legacy(raw)
-        wire = _DECODER.decode(raw)
+        stored = decode_stored(raw)
         return cls(
-            recent=wire.recent,
-            complaints=wire.complaints,
-            counters=wire.counters,
-            sent=wire.sent,
-            annual_scheduled=wire.annual_scheduled,
+            recent=stored.recent,
+            complaints=stored.complaints,
+            counters=stored.counters,
+            sent=stored.sent,
+            annual_scheduled=stored.annual_scheduled,
         )
 
     def to_bytes(self) -> bytes:
         """A JSON array, its first item the format's version (2): ``[2, recent,
         complaints, counters, sent, annual_scheduled]``, each struct as the array of its
         fields, times as RFC 3339 text with their UTC offset."""
-        return _ENCODER.encode(
-            _StateV2(self.recent, self.complaints, self.counters, self.sent, self.annual_scheduled)
-        )
-
-    @classmethod
-    def _from_legacy(cls, raw: bytes) -> Self:
-        old = _LEGACY_DECODER.decode(raw)
-        return cls(
-            recent=[HistoryEntry(e.event_id, e.channel, e.type, e.occurred_at) for e in old.recent],
-            complaints={k: ComplaintTimes(t.opened, t.resolved) for k, t in old.complaints.items()},
-            counters={k: [Mark(m.at, m.event_id) for m in marks] for k, marks in old.counters.items()},
-            sent=[Sent(s.at, s.rule_id, s.kind, s.product, s.cap_key) for s in old.sent],
-            annual_scheduled=old.annual_scheduled,
+        return encode_stored(
+            StoredState(self.recent, self.complaints, self.counters, self.sent, self.annual_scheduled)
         )
 
     def copy(self) -> Self:
@@ -284,56 +253,3 @@ def _drop_until(items: list[Any], horizon: datetime) -> None:
     """Remove the items at or before ``horizon`` from a list in time order (``.at``)."""
     if items and items[0].at <= horizon:
         del items[: bisect_right(items, horizon, key=_AT)]
-
-
-# --- the stored forms ---------------------------------------------------------------
-
-
-class _StateV2(msgspec.Struct, array_like=True, tag=2):
-    recent: list[HistoryEntry]
-    complaints: dict[str, ComplaintTimes]
-    counters: dict[str, list[Mark]]
-    sent: list[Sent]
-    annual_scheduled: dict[str, int]
-
-
-_ENCODER = msgspec.json.Encoder()
-_DECODER = msgspec.json.Decoder(_StateV2)
-
-
-class _OldEntry(msgspec.Struct):
-    event_id: str
-    channel: str
-    type: str
-    occurred_at: datetime
-
-
-class _OldComplaint(msgspec.Struct):
-    opened: datetime | None = None
-    resolved: datetime | None = None
-
-
-class _OldMark(msgspec.Struct):
-    at: datetime
-    event_id: str
-
-
-class _OldSent(msgspec.Struct):
-    at: datetime
-    rule_id: str
-    kind: str
-    product: str | None = None
-    cap_key: str | None = None
-
-
-class _OldState(msgspec.Struct):
-    """The JSON object of the pydantic model (``model_dump_json(exclude_defaults=True)``)."""
-
-    recent: list[_OldEntry] = []
-    complaints: dict[str, _OldComplaint] = {}
-    counters: dict[str, list[_OldMark]] = {}
-    sent: list[_OldSent] = []
-    annual_scheduled: dict[str, int] = {}
-
-
-_LEGACY_DECODER = msgspec.json.Decoder(_OldState)

@@ -99,13 +99,8 @@ class CustomerReplay:
     def forked(self, config: DecisionConfig) -> "CustomerReplay":
         """The replay so far, going on apart from this one under ``config``: right when the
         events so far are decided the same under both (none acted on by rules that differ)."""
-        other = CustomerReplay.__new__(CustomerReplay)
-        other._history, other._config, other._runs, other._done = (
-            self._history,
-            config,
-            self._runs,
-            self._done,
-        )
+        other = CustomerReplay(self._history, config)
+        other._runs, other._done = self._runs, self._done
         other._state = self._state.copy()
         other._pending = dict(self._pending)
         other._decided = list(self._decided)
