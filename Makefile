@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The decision core compiled by mypyc (tools/compile_core.py), rebuilt when a source changes.
+CORE := hub/core/compiled.json
+CORE_SOURCES := $(wildcard hub/core/*.py hub/core/*/*.py) tools/compile_core.py
 INFRA = eval "$$($(BIN)/hub infra up)"
 
 .DEFAULT_GOAL := help
@@ -17,19 +20,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the hub with its dev tools
+$(CORE): $(STAMP) $(CORE_SOURCES)
+	$(BIN)/python -m tools.compile_core || echo "make: the core's Python sources will run (the same code, slower)"
 
-demo: $(STAMP) ## Run the hub locally on its own Kafka and PostgreSQL with simulated traffic
+install: $(STAMP) $(CORE) ## Create .venv, install the hub with its dev tools, compile the core
+
+compiled: $(CORE) ## Compile the decision core with mypyc (install does; after an edit the sources run until this)
+
+demo: $(CORE) ## Run the hub locally on its own Kafka and PostgreSQL with simulated traffic
 	$(BIN)/hub demo --seconds $${DEMO_SECONDS:-60} $${DEMO_SERVE:+--serve}
 
-test: $(STAMP) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
+test: $(CORE) ## Start local Kafka + PostgreSQL, run lint, types and the whole test suite
 	$(MAKE) --no-print-directory lint typecheck browser prometheus k8s-tools asyncapi-tools
-	$(INFRA) && $(BIN)/pytest -p no:cacheprovider
+	$(INFRA) && HUB_EXPECT_COMPILED=1 $(BIN)/pytest -p no:cacheprovider
 
-unit: $(STAMP) prometheus ## Unit tests only (no services needed; promtool for the alert tests)
-	$(BIN)/pytest -p no:cacheprovider tests/unit
+unit: $(CORE) prometheus ## Unit tests only (no services needed; promtool for the alert tests)
+	HUB_EXPECT_COMPILED=1 $(BIN)/pytest -p no:cacheprovider tests/unit
 
-fuzz: $(STAMP) ## Fuzz ingest and the core (10,000 records), then the API on local PostgreSQL
+fuzz: $(CORE) ## Fuzz ingest and the core (10,000 records), then the API on local PostgreSQL
 	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-10000} $(BIN)/pytest -p no:cacheprovider tests/unit/fuzz
 	$(INFRA) && HUB_API_FUZZ_EXAMPLES=$${HUB_API_FUZZ_EXAMPLES:-300} $(BIN)/pytest -p no:cacheprovider tests/integration/test_api_fuzz.py
 
@@ -44,10 +52,10 @@ schemas: $(STAMP) ## Regenerate schemas/json, schemas/asyncapi.yaml and schemas/
 	$(BIN)/python -m schemas.export
 	$(BIN)/python -m hub.api.export
 
-bench: $(STAMP) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker; backtest rate
+bench: $(CORE) ## Benchmark: full pipeline vs minimal Faust agent vs raw aiokafka, same broker; backtest rate
 	$(INFRA) && $(BIN)/python -m bench
 
-chaos: $(STAMP) ## Fault-injection suite: kill -9, broker and PostgreSQL outages, rebalances under traffic, 10 seeds
+chaos: $(CORE) ## Fault-injection suite: kill -9, broker and PostgreSQL outages, rebalances under traffic, 10 seeds
 	$(BIN)/python -m tests.chaos --profile full --seeds $${CHAOS_SEEDS:-1-10} $${CHAOS_JSON:+--json $$CHAOS_JSON}
 
 browser: ## Install Debian's Chromium and ChromeDriver for the browser test, when missing
@@ -62,11 +70,11 @@ k8s-tools: ## Build helm, kubeconform and the Compose loader (pinned Go modules)
 asyncapi-tools: ## Install the pinned @asyncapi/parser (npm ci) into .cache/asyncapi, when missing
 	deploy/ci/install-asyncapi-parser.sh >/dev/null
 
-screenshot: $(STAMP) browser ## Refresh docs/img/customer-360.png from the browser test
+screenshot: $(CORE) browser ## Refresh docs/img/customer-360.png from the browser test
 	mkdir -p docs/img
 	$(INFRA) && HUB_SCREENSHOT=docs/img/customer-360.png $(BIN)/pytest -p no:cacheprovider tests/browser/test_customer_page.py
 
-dashboard-picture: $(STAMP) browser prometheus ## Refresh docs/img/dashboard.png: the dashboard's panels from a real Prometheus under traffic
+dashboard-picture: $(CORE) browser prometheus ## Refresh docs/img/dashboard.png: the dashboard's panels from a real Prometheus under traffic
 	mkdir -p docs/img
 	$(INFRA) && HUB_DASHBOARD_PICTURE=docs/img/dashboard.png $(BIN)/pytest -p no:cacheprovider tests/integration/test_dashboard.py
 
@@ -78,6 +86,7 @@ infra-down: $(STAMP) ## Stop local Kafka + PostgreSQL
 
 clean: ## Stop local services, remove the venv, caches and local data
 	-$(BIN)/hub infra down --purge
-	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .hub-data .infra .pytest_cache .mypy_cache .ruff_cache $(CORE)
+	find hub/core -name '*.so' -delete
 
-.PHONY: help install demo test unit fuzz lint typecheck schemas bench chaos browser prometheus k8s-tools asyncapi-tools screenshot dashboard-picture infra-up infra-down clean
+.PHONY: help install compiled demo test unit fuzz lint typecheck schemas bench chaos browser prometheus k8s-tools asyncapi-tools screenshot dashboard-picture infra-up infra-down clean

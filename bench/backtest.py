@@ -233,7 +233,7 @@ def measured_in_a_process_of_its_own(change: str) -> BacktestRate:
 def main() -> None:
     """Only the backtest's rate, recorded in docs/benchmarks.md as a section of its own."""
     from bench.__main__ import REPORT, insert_run
-    from bench.report import backtest_line
+    from bench.report import backtest_line, python_described
 
     run = f"bench-{uuid.uuid4().hex[:6]}"
     try:
@@ -243,7 +243,7 @@ def main() -> None:
     verdict = backtest_verdict(rate)
     text = (
         f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — backtest only (`python -m bench.backtest`), "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL 18\n\n"
+        f"{platform.machine()}, {os.cpu_count()} cores, {python_described()}, PostgreSQL 18\n\n"
         f"Run `{run}`.\n\n{backtest_line(rate)}\n{backtest_line(every_rule)}\n\nTarget:\n\n"
         f"- {verdict.word}: {verdict.target} (measured: {verdict.measured})\n"
     )

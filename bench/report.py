@@ -5,6 +5,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hub.core
 from bench.figures import BacktestRate, Figures, State, Throughput
 from bench.latency import PROBE_EVERY
 from bench.profile import Profile, top_functions
@@ -117,8 +118,14 @@ def profile_lines(profile: Profile, profiler_us: float | None, doc: Path) -> lis
     return lines
 
 
+def python_described() -> str:
+    """The interpreter, and whether the decision core ran compiled (it changes every CPU figure)."""
+    core = "the core compiled by mypyc" if hub.core.COMPILED else "the core from its Python sources"
+    return f"Python {platform.python_version()} ({core})"
+
+
 def render(f: Figures, doc: Path) -> str:
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, {python_described()}"
     return "\n".join(
         [
             f"## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine}, "
