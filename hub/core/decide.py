@@ -56,11 +56,30 @@ class Decided:
     trigger: Trigger | None
 
 
-@dataclass(slots=True)
 class Decision:
-    decided: list[Decided] = field(default_factory=list)
-    schedules: list[ScheduledCheck] = field(default_factory=list)
-    cancellations: list[Cancellation] = field(default_factory=list)
+    """What one event or due check decided, and the checks it schedules or answers.
+
+    A plain class rather than a dataclass: one is made for every event, and in the
+    compiled core (tools/compile_core.py) a dataclass keeps the Python ``__init__`` that
+    :mod:`dataclasses` writes, five times the cost of this compiled one."""
+
+    __slots__ = ("cancellations", "decided", "schedules")
+
+    def __init__(
+        self,
+        decided: list[Decided] | None = None,
+        schedules: list[ScheduledCheck] | None = None,
+        cancellations: list[Cancellation] | None = None,
+    ) -> None:
+        self.decided = [] if decided is None else decided
+        self.schedules = [] if schedules is None else schedules
+        self.cancellations = [] if cancellations is None else cancellations
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(decided={self.decided!r}, schedules={self.schedules!r}, "
+            f"cancellations={self.cancellations!r})"
+        )
 
     @property
     def triggers(self) -> list[Trigger]:

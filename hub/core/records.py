@@ -14,24 +14,59 @@ event someone did for it (``represented``)."""
 SIDES: tuple[Side, ...] = ("own", "acting", "represented")
 
 
-@dataclass(slots=True)
 class ReceivedEvent:
     """A validated interaction with where and when the hub received it.
 
-    Not frozen, though nothing changes one once made: one is made for every event read
-    (a backtest's million), and a frozen dataclass's ``__init__`` costs twice as much
-    (0.9 µs against 0.4 in Python 3.11, each field set through ``object.__setattr__``)."""
+    A plain class rather than a dataclass: one is made for every event read (a
+    backtest's million), and in the compiled core (tools/compile_core.py) a dataclass
+    keeps the Python ``__init__`` that :mod:`dataclasses` writes, five times the cost of
+    this compiled one. Nothing changes one once made."""
+
+    __slots__ = ("event", "offset", "partition", "party", "received_at", "shard", "topic")
 
     event: Interaction
     received_at: datetime
     topic: str
     partition: int
     offset: int
-    shard: int = 0
+    shard: int
     """The partition of the internal topic: which worker owns this customer now."""
-    party: str | None = None
+    party: str | None
     """The company this copy is recorded and decided for, when the event's own customer
     acted for it (``on_behalf_of``); None for the customer's own copy."""
+
+    def __init__(
+        self,
+        event: Interaction,
+        received_at: datetime,
+        topic: str,
+        partition: int,
+        offset: int,
+        shard: int = 0,
+        party: str | None = None,
+    ) -> None:
+        self.event = event
+        self.received_at = received_at
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.shard = shard
+        self.party = party
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.event, self.received_at, self.topic, self.partition, self.offset, self.shard, self.party)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReceivedEvent):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, like the dataclass it was
+
+    def __repr__(self) -> str:
+        names = ("event", "received_at", "topic", "partition", "offset", "shard", "party")
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(names, self._fields(), strict=True))
+        return f"ReceivedEvent({fields})"
 
     @property
     def subject_id(self) -> str:

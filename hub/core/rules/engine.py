@@ -67,11 +67,16 @@ class Context:
     """Rule id -> the customer's next anniversary for an annual rule, as last worked out."""
 
 
-@dataclass(slots=True)
 class Evaluation:
-    drafts: list[TriggerDraft] = field(default_factory=list)
-    schedules: list[ScheduledCheck] = field(default_factory=list)
-    cancellations: list[Cancellation] = field(default_factory=list)
+    """What the rules propose for one event. A plain class, as :class:`hub.core.decide.Decision`
+    is: one is made for every event."""
+
+    __slots__ = ("cancellations", "drafts", "schedules")
+
+    def __init__(self) -> None:
+        self.drafts: list[TriggerDraft] = []
+        self.schedules: list[ScheduledCheck] = []
+        self.cancellations: list[Cancellation] = []
 
 
 # --- the rule set, compiled once ----------------------------------------------------

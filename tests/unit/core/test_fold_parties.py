@@ -2,7 +2,6 @@
 one who acted on their state, for the company on the company's, each rule on the sides
 it names, and a replay of either copy decides nothing again."""
 
-from dataclasses import replace
 
 from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
 from hub.core.records import ReceivedEvent
@@ -16,8 +15,9 @@ TREASURER, COMPANY = "C000001", "K000001"
 
 def _copies() -> tuple[ReceivedEvent, ReceivedEvent]:
     complaint = event("phone", "complaint", event_id="cmp", schema_version=2, on_behalf_of=COMPANY)
-    own = ReceivedEvent(complaint, complaint.occurred_at + CHECK_GRACE, "t", 0, 1, shard=0)
-    return own, replace(own, shard=1, party=COMPANY)
+    received = complaint.occurred_at + CHECK_GRACE
+    own = ReceivedEvent(complaint, received, "t", 0, 1, shard=0)
+    return own, ReceivedEvent(complaint, received, "t", 0, 1, shard=1, party=COMPANY)
 
 
 def _decide(events: list[ReceivedEvent], new: set[str], states: dict[str, CustomerState]) -> BatchDecisions:
