@@ -19,10 +19,9 @@ build. Without a C compiler or mypyc the build says so and exits 1; the hub then
 Python sources, the same code, slower.
 
 Not compiled, each for a reason found by its tests: :mod:`hub.core.state_parts` (msgspec
-decodes nested structs of a compiled module as dicts), :mod:`hub.core.backtest.tally`
-(its frozen samples travel between a backtest's processes, and a compiled frozen
-dataclass does not unpickle), :mod:`hub.core.money` (its exception subclasses KeyError,
-which mypyc does not compile), and the modules off the hot path.
+decodes nested structs of a compiled module as dicts), :mod:`hub.core.money` (its
+exception subclasses KeyError, which mypyc does not compile), and the modules off the
+hot path.
 """
 
 import argparse
@@ -56,6 +55,7 @@ MODULES = (
     "hub/core/backtest/replay.py",
     "hub/core/backtest/session.py",
     "hub/core/backtest/change.py",
+    "hub/core/backtest/tally.py",
 )
 """What a decision and a replay run through, per event."""
 

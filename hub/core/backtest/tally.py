@@ -21,9 +21,13 @@ OVERLAP_WINDOW = timedelta(days=7)
 """Two sales proposals this close compete for the customer: the 7-day sales cap lets one through."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sample:
-    """One decision of a rule, to show what it would have said; no identifier but the customer id."""
+    """One decision of a rule, to show what it would have said; no identifier but the customer id.
+
+    Not frozen, though nothing changes one: the tallies go from a backtest's processes to
+    the parent by pickle, and a frozen dataclass of a compiled module (tools/compile_core.py)
+    does not unpickle (its ``__setattr__`` refuses the fields)."""
 
     decision_id: str
     customer_id: str
