@@ -2,7 +2,6 @@
 one who acted on their state, for the company on the company's, each rule on the sides
 it names, and a replay of either copy decides nothing again."""
 
-
 from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
 from hub.core.records import ReceivedEvent
 from hub.core.state import CustomerState
