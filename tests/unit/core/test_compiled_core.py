@@ -29,7 +29,7 @@ PACKAGES = ("hub", "schemas")
 
 def test_the_suite_runs_the_compiled_core_when_make_built_it() -> None:
     if os.environ.get("HUB_EXPECT_COMPILED") != "1":
-        pytest.skip("run by make test and make unit, which compile the core first")
+        pytest.skip("make test and make unit ask for it once they have compiled the core")
     assert hub.core.COMPILED
     assert Path(hub.core.fold.__file__ or "").name.endswith(EXTENSION)
 
