@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "hub" / "core"
 MANIFEST = CORE / "compiled.json"
+EXTENSION = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+"""How this interpreter's extension modules end (``.cpython-311-x86_64-linux-gnu.so``)."""
 GROUP = "hub.core.compiled"
 """The group's shared library is the extension module ``hub.core.compiled__mypyc``."""
 
@@ -70,8 +72,7 @@ def source_digests(modules: tuple[str, ...] = MODULES) -> dict[str, str]:
 
 def compiled_files() -> list[Path]:
     """The extension modules of a build (and its shared library), wherever they are in the core."""
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    return sorted(p for p in CORE.rglob(f"*{suffix}"))
+    return sorted(CORE.rglob(f"*{EXTENSION}"))
 
 
 def clean() -> list[Path]:
@@ -110,8 +111,7 @@ def build() -> list[Path]:
                 "compile_core: mypyc could not build the core; the hub runs its Python sources "
                 f"(the same code, slower). Its output ends:\n{(done.stdout + done.stderr)[-3000:]}"
             )
-        built = sorted((work / "lib").rglob("*.so"))
-        for extension in built:
+        for extension in (work / "lib").rglob(f"*{EXTENSION}"):
             target = ROOT / extension.relative_to(work / "lib")
             shutil.copy2(extension, target)
     MANIFEST.write_text(json.dumps({"group": GROUP, "modules": source_digests()}, indent=2) + "\n")
