@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hub.core.backtest.replay import CustomerHistory
 from hub.core.backtest.session import Backtest, Replayed
 from hub.core.decide import DecisionConfig
-from hub.core.fold import CHECK_GRACE
 from hub.core.money import Rates
+from hub.core.records import CHECK_GRACE
 from hub.partitions import home_partition
 from hub.rules.loading import LoadedRules
 from hub.settings import Settings

@@ -16,7 +16,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from hub.core.decide import Decided, Decision, DecisionConfig, Subject, decide, decide_due
 from hub.core.drafts import Cancellation, ScheduledCheck
@@ -27,10 +27,6 @@ from hub.core.state import CustomerState
 from schemas.interaction import WebApplicationEvent
 from schemas.profile import CustomerProfile
 from schemas.trigger import Trigger
-
-# A check fires once its shard's event time is this far past its due time, so that a
-# follow-up arriving a little late (another channel, a slower system) still counts.
-CHECK_GRACE = timedelta(seconds=60)
 
 Acquisition = tuple[str, str, datetime, str]
 """(customer_id, product, at, source): the first time a customer is seen to hold a product."""
@@ -110,10 +106,8 @@ class BatchDecisions:
 
 
 def event_clock(item: ReceivedEvent) -> datetime:
-    """How far an event moves its shard's event time: never past its own receipt, so
-    that a clock-skewed event from the future does not fire other customers' checks."""
-    occurred, received = item.event.occurred_at, item.received_at
-    return (occurred if occurred <= received else received) - CHECK_GRACE  # min() costs a call more
+    """How far an event moves its shard's event time (:attr:`ReceivedEvent.clock`)."""
+    return item.clock
 
 
 def watermarks(events: Sequence[ReceivedEvent]) -> dict[int, datetime]:

@@ -29,7 +29,17 @@ from hub.core.rules.matching import (
     payload_value,
     profile_holds,
 )
-from hub.core.rules.spec import Override, ProfileCondition, RuleSpec, TriggerSpec
+from hub.core.rules.spec import (
+    AbsentCondition,
+    AnnualCondition,
+    AtCondition,
+    CountCondition,
+    OutflowCondition,
+    Override,
+    ProfileCondition,
+    RuleSpec,
+    TriggerSpec,
+)
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile
@@ -84,7 +94,10 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """What one rule does with events of one kind."""
+    """What one rule does with events of one kind.
+
+    The rule's conditions are copied out of its (pydantic) spec: every event reads them,
+    and an attribute of a compiled class is read several times faster than a model's."""
 
     rule: RuleSpec
     answers: Compiled
@@ -92,6 +105,32 @@ class _Step:
     meets: Compiled
     """Whether the event meets the rule's ``event`` condition."""
     overrides: tuple[tuple[Override, Compiled], ...]
+    rule_id: str
+    annual: AnnualCondition | None
+    count: CountCondition | None
+    absent: AbsentCondition | None
+    at: AtCondition | None
+    profile: ProfileCondition | None
+    outflow: OutflowCondition | None
+
+
+def _step(
+    rule: RuleSpec, answers: Compiled, meets: Compiled, overrides: tuple[tuple[Override, Compiled], ...]
+) -> _Step:
+    when = rule.when
+    return _Step(
+        rule,
+        answers,
+        meets,
+        overrides,
+        rule.id,
+        when.annual,
+        when.count,
+        when.absent,
+        when.at,
+        when.profile,
+        when.outflow,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +178,7 @@ class RuleIndex:
                 if counts is not False:
                     counting.append((rule.id, counts, when.count.within))
             if when.annual is not None:
-                steps.append(_Step(rule, False, False, ()))
+                steps.append(_step(rule, False, False, ()))
                 continue
             assert when.event is not None
             answers = False if when.absent is None else compile_match(when.absent.match, channel, type_)
@@ -150,7 +189,7 @@ class RuleIndex:
                 (override, compile_match(override.when, channel, type_))
                 for override in rule.trigger.overrides
             )
-            steps.append(_Step(rule, answers, meets, overrides))
+            steps.append(_step(rule, answers, meets, overrides))
         return RulePlan(tuple(counting), tuple(steps))
 
 
@@ -203,44 +242,43 @@ def evaluate_event(
     rates = ctx.rates
     facts: _Facts | None = None
     evidence: tuple[str, ...]
+    at = event.occurred_at
     for step in (plan if plan is not None else event_plan(rules, event, side)).steps:
-        rule = step.rule
-        when = rule.when
-        if when.annual is not None:
-            _schedule_annual(rule, event.occurred_at, state, ctx, out)
+        if step.annual is not None:
+            _schedule_annual(step, at, state, ctx, out)
             continue
-        answers, meets = step.answers, step.meets
+        answers, meets, absent = step.answers, step.meets, step.absent
         if answers is not False and (answers is True or answers(event, rates)):
-            assert when.absent is not None
-            correlation = _correlation(event, when.absent.correlate)
-            out.cancellations.append(Cancellation(ctx.customer_id, rule.id, correlation, event.occurred_at))
+            assert absent is not None
+            correlation = _correlation(event, absent.correlate)
+            out.cancellations.append(Cancellation(ctx.customer_id, step.rule_id, correlation, at))
         if meets is not True and (meets is False or not meets(event, rates)):
             continue
         count, evidence = 1, (event.event_id,)
-        if when.count is not None:
-            window = state.window(rule.id, event.occurred_at, when.count.within)
+        counted = step.count
+        if counted is not None:
+            window = state.window(step.rule_id, at, counted.within)
             count, evidence = len(window), tuple(window)
-            if count < when.count.at_least:
+            if count < counted.at_least:
                 continue
-        if not profile_holds(when.profile, ctx.profile, ctx.tier):
+        if not profile_holds(step.profile, ctx.profile, ctx.tier):
             continue
-        if when.outflow is not None and not large_outflow(when.outflow, event, ctx.profile, rates):
+        if step.outflow is not None and not large_outflow(step.outflow, event, ctx.profile, rates):
             continue
         if facts is None:
             facts = _Facts(event, rates)
         rule_facts = facts.with_count(count)
-        if when.absent is not None:
-            due = event.occurred_at + when.absent.within
-            correlation = _correlation(event, when.absent.correlate)
+        rule = step.rule
+        if absent is not None:
+            due = at + absent.within
+            correlation = _correlation(event, absent.correlate)
             out.schedules.append(_check(rule, ctx, due, correlation, evidence, rule_facts))
-        elif when.at is not None:
-            maturity_check = _due_at(event, rule, ctx)
+        elif step.at is not None:
+            maturity_check = _due_at(event, step.at, ctx)
             if maturity_check is not None:
                 out.schedules.append(_check(rule, ctx, maturity_check, None, evidence, rule_facts))
         else:
-            out.drafts.append(
-                _draft(rule, ctx, event.occurred_at, evidence, rule_facts, event, step.overrides)
-            )
+            out.drafts.append(_draft(rule, ctx, at, evidence, rule_facts, event, step.overrides))
     return out
 
 
@@ -366,22 +404,22 @@ def _check(
     )
 
 
-def _schedule_annual(
-    rule: RuleSpec, now: datetime, state: CustomerState, ctx: Context, out: Evaluation
-) -> None:
-    annual = rule.when.annual
+def _schedule_annual(step: _Step, now: datetime, state: CustomerState, ctx: Context, out: Evaluation) -> None:
+    annual, profile = step.annual, ctx.profile
     assert annual is not None
-    if ctx.profile is None or ctx.profile.birth_date is None:
+    birth_date = None if profile is None else profile.birth_date
+    if birth_date is None:
         return
-    due = remembered_anniversary(ctx, rule.id, ctx.profile.birth_date, now, annual.local_time)
-    if state.annual_scheduled.get(rule.id) == due.year:
+    rule_id = step.rule_id
+    due = remembered_anniversary(ctx, rule_id, birth_date, now, annual.local_time)
+    if state.annual_scheduled.get(rule_id) == due.year:
         return
-    state.annual_scheduled[rule.id] = due.year
+    state.annual_scheduled[rule_id] = due.year
     out.schedules.append(
         ScheduledCheck(
-            check_id=f"{rule.id}/{ctx.customer_id}/{due.year}",
+            check_id=f"{rule_id}/{ctx.customer_id}/{due.year}",
             customer_id=ctx.customer_id,
-            rule=rule_ref(rule.id, rule.version),
+            rule=rule_ref(rule_id, step.rule.version),
             due_at=due,
             correlation=None,
             evidence=(f"{annual.profile_field}:{due.year}",),
@@ -434,9 +472,7 @@ def _same_day_in(day: date, year: int) -> date:
         return date(year, 2, 28)
 
 
-def _due_at(event: Interaction, rule: RuleSpec, ctx: Context) -> datetime | None:
-    at = rule.when.at
-    assert at is not None
+def _due_at(event: Interaction, at: AtCondition, ctx: Context) -> datetime | None:
     value = payload_value(event, at.date_field)
     if not isinstance(value, date):
         return None

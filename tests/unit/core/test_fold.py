@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 from hub.core.drafts import ScheduledCheck
-from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
-from hub.core.records import ReceivedEvent
+from hub.core.fold import BatchDecisions, Subjects, decide_batch
+from hub.core.records import CHECK_GRACE, ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from tests.factories import NOW

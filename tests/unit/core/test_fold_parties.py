@@ -2,8 +2,8 @@
 one who acted on their state, for the company on the company's, each rule on the sides
 it names, and a replay of either copy decides nothing again."""
 
-from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, decide_batch
-from hub.core.records import ReceivedEvent
+from hub.core.fold import BatchDecisions, Subjects, decide_batch
+from hub.core.records import CHECK_GRACE, ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.profile import CustomerProfile
 from tests.factories import company

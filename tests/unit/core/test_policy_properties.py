@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.core.drafts import ScheduledCheck
-from hub.core.fold import CHECK_GRACE, BatchDecisions, Subjects, answers, decide_batch, watermarks
-from hub.core.records import ReceivedEvent
+from hub.core.fold import BatchDecisions, Subjects, answers, decide_batch, watermarks
+from hub.core.records import CHECK_GRACE, ReceivedEvent
 from hub.core.state import CustomerState
 from schemas.interaction import Interaction
 from schemas.profile import CustomerProfile

@@ -223,7 +223,7 @@ def old_evaluate_event(
             continue
         when = rule.when
         if when.annual is not None:
-            engine._schedule_annual(rule, event.occurred_at, state, ctx, out)
+            engine._schedule_annual(engine._step(rule, False, False, ()), event.occurred_at, state, ctx, out)
             continue
         if when.absent is not None and matches(when.absent.match, event, ctx.rates):
             correlation = engine._correlation(event, when.absent.correlate)
@@ -245,7 +245,7 @@ def old_evaluate_event(
             correlation = engine._correlation(event, when.absent.correlate)
             out.schedules.append(engine._check(rule, ctx, due, correlation, evidence, facts))
         elif when.at is not None:
-            maturity_check = engine._due_at(event, rule, ctx)
+            maturity_check = engine._due_at(event, when.at, ctx)
             if maturity_check is not None:
                 out.schedules.append(engine._check(rule, ctx, maturity_check, None, evidence, facts))
         else:

@@ -4,8 +4,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.core.backtest.replay import CustomerHistory, Decline
-from hub.core.fold import CHECK_GRACE
-from hub.core.records import ReceivedEvent
+from hub.core.records import CHECK_GRACE, ReceivedEvent
 from schemas.profile import CustomerProfile
 from tests.factories import NOW
 from tests.unit.core.decisions import customer, event
