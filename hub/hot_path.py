@@ -48,7 +48,7 @@ from hub.runtime import Runtime, finish_before_stopping, retrying
 from hub.sink import with_content_type
 from hub.storage.customer_state import StateCache
 from schemas import topics
-from schemas.interaction import INTERACTION_ADAPTER, Interaction
+from schemas.interaction import Interaction, parse_interaction
 
 log = logging.getLogger(__name__)
 
@@ -430,7 +430,7 @@ def _accepted(message: Any) -> AcceptedRecord:
     party = headers.get(HEADER_PARTY)
     source, received_at = read_source(_MessageView(message, headers))
     try:
-        event: Interaction | None = INTERACTION_ADAPTER.validate_json(message.value)
+        event: Interaction | None = parse_interaction(message.value)
     except ValidationError:
         event = None
     return AcceptedRecord(

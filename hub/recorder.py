@@ -48,7 +48,7 @@ from hub.storage.customer_state import StateCache
 from hub.storage.history import HistoryStore
 from hub.storage.unit_of_work import UnitOfWork
 from schemas import topics
-from schemas.interaction import INTERACTION_ADAPTER
+from schemas.interaction import parse_interaction
 from schemas.profile import CustomerProfile
 from schemas.trigger import Trigger
 
@@ -251,7 +251,7 @@ class HistoryRecorder:
         received, rejected = [], []
         for record in records:
             try:
-                event = record.event or INTERACTION_ADAPTER.validate_json(record.value)
+                event = record.event or parse_interaction(record.value)
                 customer_id = record.customer_id or event.customer.customer_id
                 if customer_id is None or "\x00" in customer_id or "\x00" in (record.party or ""):
                     raise ValueError("no customer")

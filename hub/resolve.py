@@ -26,7 +26,7 @@ from hub.ingest import Identity, party_copy, route_headers
 from hub.settings import Settings
 from hub.sink import RecordSink
 from schemas import topics
-from schemas.interaction import INTERACTION_ADAPTER, Interaction
+from schemas.interaction import Interaction, parse_interaction
 
 Position = tuple[str, int, int]
 
@@ -217,7 +217,7 @@ def _parse(record: UnresolvedRecord) -> Interaction | None:
     """The event, unless the record is not one ingest would have written here."""
     value = record.source.value
     try:
-        event = INTERACTION_ADAPTER.validate_json(value) if value is not None else None
+        event = parse_interaction(value) if value is not None else None
     except ValidationError:
         return None
     return event if event is not None and event.customer.customer_id is None else None

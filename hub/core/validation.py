@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from schemas.interaction import INTERACTION_ADAPTER, Interaction
+from schemas.interaction import Interaction, parse_interaction
 
 MAX_REASON_ERRORS = 3
 MAX_QUOTED = 40
@@ -60,7 +60,7 @@ def decode_interaction(
     except UnicodeDecodeError:
         return Rejection("invalid_json", "value is not UTF-8 text (raw is base64)")
     try:
-        event = INTERACTION_ADAPTER.validate_json(raw)
+        event = parse_interaction(raw)
     except ValidationError as exc:
         return _explain(exc.errors(include_url=False, include_input=False))
     insane = _unstorable(raw, event)

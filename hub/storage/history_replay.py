@@ -27,7 +27,7 @@ from hub.core.groups import PitchKey
 from hub.core.records import ReceivedEvent
 from hub.storage.errors import converted
 from hub.storage.history import HistoryStore
-from schemas.interaction import INTERACTION_ADAPTER
+from schemas.interaction import parse_interaction
 from schemas.profile import CustomerProfile
 
 FETCH_ROWS = 5_000
@@ -146,7 +146,7 @@ class ReplayReader:
                         yield replace(history, groups=groups, pitches=pitches)
                     customer_id, events = row_customer, []
                     shard = shard_of(row_customer)
-                event = INTERACTION_ADAPTER.validate_json(raw)
+                event = parse_interaction(raw)
                 received = event.occurred_at if early is None else _same_zone(early, event.occurred_at)
                 events.append(ReceivedEvent(event, received, "", 0, 0, shard, party=party))
         if customer_id is not None:
