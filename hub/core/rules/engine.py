@@ -266,7 +266,7 @@ def evaluate_event(
         if step.outflow is not None and not large_outflow(step.outflow, event, ctx.profile, rates):
             continue
         if facts is None:
-            facts = _Facts(event, rates)
+            facts = _facts_of(event, rates)
         rule_facts = facts.with_count(count)
         rule = step.rule
         if absent is not None:
@@ -495,12 +495,30 @@ def _product(spec: TriggerSpec, facts: dict[str, Any]) -> str | None:
     return spec.product
 
 
-class _Facts:
-    """What reasons and products may quote of an event, worked out once per event."""
+_FACTS: dict[int, "_Facts"] = {}
+_MAX_FACTS = 256
 
-    __slots__ = ("_head", "_tail")
+
+def _facts_of(event: Interaction, rates: Rates) -> "_Facts":
+    """The event's facts, worked out once for the last few events met: a backtest decides
+    each event of a customer under two rule sets, one after the other (the entry holds
+    the event, so that its id is not another's)."""
+    known = _FACTS.get(id(event))
+    if known is not None and known.event is event and (known.rates is rates or known.rates == rates):
+        return known
+    facts = _FACTS[id(event)] = _Facts(event, rates)
+    if len(_FACTS) > _MAX_FACTS:
+        del _FACTS[next(iter(_FACTS))]
+    return facts
+
+
+class _Facts:
+    """What reasons and products may quote of an event."""
+
+    __slots__ = ("_head", "_tail", "event", "rates")
 
     def __init__(self, event: Interaction, rates: Rates) -> None:
+        self.event, self.rates = event, rates
         self._head = (_words(event.type), event.channel)
         tail: dict[str, Any] = {}
         for name, value in event.payload.model_dump(mode="json").items():
