@@ -69,7 +69,9 @@ class Aligner(Generic[T]):
         on to be re-keyed): the partition has moved on as far as waiting for it goes, like a
         partition whose records are held here. Without this, a channel partition whose
         records all take a second hop would hold its shard for the whole window."""
-        state = self._shards.setdefault(shard, _Shard())
+        state = self._shards.get(shard)
+        if state is None:  # not setdefault: that would build a shard (two dicts) per record
+            state = self._shards[shard] = _Shard()
         seen = state.seen_until.get(source)
         state.seen_until[source] = at if seen is None or at > seen else seen
 
@@ -106,7 +108,8 @@ class Aligner(Generic[T]):
 
     def first_held_offset(self, source: Source, shard: int) -> int | None:
         """The lowest offset of ``source`` still held: commits must stop short of it."""
-        queue = self._shards.get(shard, _Shard()).queues.get(source)
+        state = self._shards.get(shard)
+        queue = state.queues.get(source) if state is not None else None
         return min((held.offset for held in queue), default=None) if queue else None
 
     def waiting(self) -> int:
